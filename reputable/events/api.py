@@ -1,0 +1,222 @@
+"""Event ingestion and event types: `/api/v1/events`, `/api/v1/event-types`."""
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from pydantic import ValidationError
+
+from reputable.events.actions import Recorded, record_events
+from reputable.events.models import Event, EventType, Transaction
+from reputable.events.schemas import EventIn, EventOut, InvitationOut
+from reputable.lib.api import ApiError, ErrorOut, FieldError, field_errors, invalid
+from reputable.shops.auth import shop_of
+from reputable.shops.models import Shop
+
+router = Router(tags=["events"])
+
+# A transaction dated later than this is a clock or data error, not an order.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+MAX_BATCH = 1000
+
+
+def event_out(recorded: Recorded) -> dict[str, Any]:
+    event = recorded.event
+    invitation = event.invitation
+    return {
+        "event_id": event.pk,
+        "transaction_reference": event.transaction.reference,
+        "outcome": event.outcome,
+        "invitation": (
+            {"id": invitation.pk, "status": invitation.status, "send_at": invitation.send_at} if invitation else None
+        ),
+    }
+
+
+def checked(shop: Shop, types: dict[str, EventType], data: EventIn, now: dt.datetime) -> tuple[EventType, EventIn]:
+    """The event's type, and the event with its date made aware; ApiError when it cannot be taken."""
+    event_type = types.get(data.type)
+    if event_type is None:
+        raise invalid("type", f"{data.type!r} is not an active event type of this shop")
+    date = data.transaction.date
+    if timezone.is_naive(date):
+        # A date without offset is the shop's local time, as ERPs and CSV exports write it.
+        date = date.replace(tzinfo=ZoneInfo(shop.timezone))
+        data.transaction.date = date
+    if date > now + FUTURE_TOLERANCE:
+        raise invalid("transaction.date", "lies in the future")
+    return event_type, data
+
+
+def active_types(shop: Shop) -> dict[str, EventType]:
+    return {t.key: t for t in EventType.objects.filter(shop=shop, is_active=True)}
+
+
+@router.post(
+    "/events",
+    response={200: EventOut, 202: EventOut, 422: ErrorOut},
+    summary="Report one transaction event",
+    description="202 when stored; 200 with the first answer when the same event (shop, type, "
+    "transaction reference) was stored before.",
+)
+def post_event(request: HttpRequest, payload: EventIn) -> tuple[int, dict[str, Any]]:
+    shop = shop_of(request)
+    item = checked(shop, active_types(shop), payload, timezone.now())
+    [recorded] = record_events(shop=shop, items=[item])
+    return (202 if recorded.created else 200), event_out(recorded)
+
+
+class BatchIn(Schema):
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchItemOut(Schema):
+    index: int
+    status: int
+    event: EventOut | None = None
+    error: ErrorOut | None = None
+
+
+class BatchOut(Schema):
+    created: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItemOut]
+
+
+@router.post(
+    "/events/batch",
+    response={200: BatchOut, 422: ErrorOut},
+    summary="Report up to 1,000 events",
+    description="Each item is answered on its own: status 202 (stored), 200 (stored before) or "
+    "422 (rejected, with the failing fields; nothing of it is stored).",
+)
+def post_events_batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
+    shop = shop_of(request)
+    types = active_types(shop)
+    now = timezone.now()
+    accepted: list[tuple[int, tuple[EventType, EventIn]]] = []
+    results: dict[int, dict[str, Any]] = {}
+    for index, raw in enumerate(payload.events):
+        try:
+            accepted.append((index, checked(shop, types, EventIn.model_validate(raw), now)))
+        except ValidationError as error:
+            fields = field_errors(error.errors())
+            message = "; ".join(f"{f.field}: {f.message}" for f in fields)
+            results[index] = {
+                "index": index,
+                "status": 422,
+                "error": ApiError(422, "validation_error", message, fields).body(),
+            }
+        except ApiError as error:
+            results[index] = {"index": index, "status": error.status, "error": error.body()}
+    recorded = record_events(shop=shop, items=[item for _index, item in accepted]) if accepted else []
+    for (index, _item), one in zip(accepted, recorded, strict=True):
+        results[index] = {"index": index, "status": 202 if one.created else 200, "event": event_out(one)}
+    ordered = [results[i] for i in range(len(payload.events))]
+    return {
+        "created": sum(1 for r in ordered if r["status"] == 202),
+        "duplicates": sum(1 for r in ordered if r["status"] == 200),
+        "rejected": sum(1 for r in ordered if r["status"] >= 400),
+        "results": ordered,
+    }
+
+
+class EventTypeOut(Schema):
+    key: str
+    name: str
+    is_active: bool
+    is_stop: bool
+    is_builtin: bool
+
+
+class EventTypeIn(Schema):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    is_active: bool = True
+    is_stop: bool = False
+
+
+class EventTypePatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    is_active: bool | None = None
+
+
+@router.get("/event-types", response=list[EventTypeOut], summary="List event types")
+def list_event_types(request: HttpRequest) -> Any:
+    return EventType.objects.filter(shop=shop_of(request))
+
+
+@router.post("/event-types", response={201: EventTypeOut, 409: ErrorOut, 422: ErrorOut}, summary="Add an event type")
+def create_event_type(request: HttpRequest, payload: EventTypeIn) -> tuple[int, EventType]:
+    try:
+        with db_transaction.atomic():
+            event_type = EventType.objects.create(shop=shop_of(request), **payload.dict())
+    except IntegrityError:
+        raise ApiError(
+            409,
+            "event_type_exists",
+            f"this shop already has an event type {payload.key!r}",
+            [FieldError(field="key", message="already exists")],
+        ) from None
+    return 201, event_type
+
+
+def event_type_of(request: HttpRequest, key: str) -> EventType:
+    return get_object_or_404(EventType, shop=shop_of(request), key=key)
+
+
+@router.patch(
+    "/event-types/{key}",
+    response={200: EventTypeOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Rename, activate or deactivate an event type",
+)
+def update_event_type(request: HttpRequest, key: str, payload: EventTypePatch) -> EventType:
+    event_type = event_type_of(request, key)
+    for field, value in payload.dict(exclude_unset=True).items():
+        if value is None:
+            raise invalid(field, "must not be null")
+        setattr(event_type, field, value)
+    event_type.save()
+    return event_type
+
+
+class TransactionEventOut(Schema):
+    id: int
+    type: str
+    outcome: str
+    received_at: dt.datetime
+
+
+class TransactionOut(Schema):
+    reference: str
+    date: dt.datetime
+    email: str
+    invitation: InvitationOut | None
+    events: list[TransactionEventOut]
+
+
+@router.get(
+    "/transactions/{reference}",
+    response={200: TransactionOut, 404: ErrorOut},
+    summary="A transaction, its events and why it was (not) invited",
+)
+def get_transaction(request: HttpRequest, reference: str) -> dict[str, Any]:
+    tx = get_object_or_404(Transaction.objects.select_related("invitation"), shop=shop_of(request), reference=reference)
+    invitation = getattr(tx, "invitation", None)
+    return {
+        "reference": tx.reference,
+        "date": tx.date,
+        "email": tx.email,
+        "invitation": invitation,
+        "events": [
+            {"id": e.pk, "type": e.event_type.key, "outcome": e.outcome, "received_at": e.received_at}
+            for e in Event.objects.filter(transaction=tx).select_related("event_type")
+        ],
+    }

@@ -1,0 +1,84 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from reputable.shops.models import Shop
+
+BUILTIN_EVENT_TYPES = {
+    # key: (name, is_stop, active by default)
+    "checkout": ("Checkout", False, True),
+    "delivery": ("Delivery", False, False),
+    "return": ("Return", True, True),
+    "cancel": ("Cancellation", True, True),
+}
+
+
+class EventType(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="event_types")
+    key = models.CharField(
+        max_length=40,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "lower-case letters, digits and _")],
+    )
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    # A stop event cancels the transaction's pending invitation and prevents a later one.
+    is_stop = models.BooleanField(default=False)
+    is_builtin = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "key"], name="event_type_key_per_shop")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Transaction(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="transactions")
+    # The shop's own order id, always a string (Shopify ids exceed 2^53, Magento keeps zeros).
+    reference = models.CharField(max_length=100)
+    date = models.DateTimeField()
+    email = models.EmailField()
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=8, blank=True)
+    estimated_delivery_date = models.DateField(null=True, blank=True)
+    products = models.ManyToManyField("reviews.Product", related_name="transactions", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "reference"], name="transaction_reference_per_shop")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Event(models.Model):
+    class Outcome(models.TextChoices):
+        """What the event did to the transaction's invitation: the merchant's "why"."""
+
+        SCHEDULED = "scheduled", "An invitation was scheduled"
+        ALREADY_INVITED = "already_invited", "The transaction already has an invitation"
+        NO_ACTIVE_RULE = "no_active_rule", "The event type has no active invitation rule"
+        TOO_OLD = "too_old", "The transaction is older than the rule allows"
+        SUPPRESSED = "suppressed", "The address objected or bounced"
+        FREQUENCY_CAP = "frequency_cap", "The address was invited recently"
+        STOPPED = "stopped", "The transaction was returned or cancelled"
+        CANCELLED = "cancelled", "The pending invitation was cancelled"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="events")
+    event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="events")
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    invitation = models.ForeignKey(
+        "invitations.Invitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The idempotency key: the same type for the same transaction is the same event.
+        constraints = [models.UniqueConstraint(fields=["event_type", "transaction"], name="one_event_per_type")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type_id}:{self.transaction_id} ({self.outcome})"

@@ -1,0 +1,68 @@
+"""The shape of an incoming event, as shop systems send it."""
+
+import datetime as dt
+from typing import Annotated
+
+from ninja import Schema
+from pydantic import BeforeValidator, Field, HttpUrl, field_validator
+
+from reputable.lib.api import Email
+
+# Shop systems send null for what they do not know; it is stored as "".
+Text = Annotated[str, BeforeValidator(lambda value: "" if value is None else value)]
+
+
+class TransactionIn(Schema):
+    reference: str = Field(min_length=1, max_length=100)
+    date: dt.datetime
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def reference_as_string(cls, value: object) -> object:
+        # Order numbers arrive as numbers from some systems; they are identifiers, not math.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("reference")
+    @classmethod
+    def reference_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class CustomerIn(Schema):
+    email: Email
+    first_name: Text = Field(default="", max_length=100)
+    last_name: Text = Field(default="", max_length=100)
+    locale: Text = Field(default="", max_length=8)
+
+
+class ProductIn(Schema):
+    sku: Text = Field(default="", max_length=100)
+    name: str = Field(min_length=1, max_length=255)
+    gtin: Text = Field(default="", max_length=14, pattern=r"^(\d{8}|\d{12,14})?$")
+    mpn: Text = Field(default="", max_length=70)
+    brand: Text = Field(default="", max_length=100)
+    url: HttpUrl | None = None
+    image_url: HttpUrl | None = None
+
+
+class EventIn(Schema):
+    type: str = Field(min_length=1, max_length=40)
+    transaction: TransactionIn
+    customer: CustomerIn
+    products: list[ProductIn] = Field(default_factory=list, max_length=100)
+    estimated_delivery_date: dt.date | None = None
+
+
+class InvitationOut(Schema):
+    id: int
+    status: str
+    send_at: dt.datetime
+
+
+class EventOut(Schema):
+    event_id: int
+    transaction_reference: str
+    outcome: str
+    invitation: InvitationOut | None

@@ -1,0 +1,192 @@
+"""Invitation rules, message templates and suppressions through the API."""
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from pydantic import model_validator
+
+from reputable.events.api import event_type_of
+from reputable.invitations.actions import suppress_address
+from reputable.invitations.models import InvitationRule, MessageKind, MessageTemplate, Suppression
+from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
+from reputable.lib.dates import DelayUnit
+from reputable.lib.emails import PlaceholderError, check_placeholders
+from reputable.shops.auth import shop_of
+
+router = Router(tags=["invitations"])
+
+Unit = Literal["minutes", "hours", "days", "business_days"]
+Locale = Literal[tuple(code for code, _name in settings.LANGUAGES)]  # type: ignore[valid-type]
+
+
+class RuleOut(Schema):
+    id: int
+    event_type: str = Field(alias="event_type.key")
+    is_active: bool
+    delay_amount: int
+    delay_unit: str
+    send_time: dt.time | None
+    reminder_count: int
+    reminder_interval_amount: int
+    reminder_interval_unit: str
+    max_transaction_age_days: int | None
+
+
+class RulePatch(Schema):
+    is_active: bool | None = None
+    delay_amount: int | None = Field(default=None, ge=0, le=100_000)
+    delay_unit: Unit | None = None
+    send_time: dt.time | None = None
+    reminder_count: int | None = Field(default=None, ge=0, le=3)
+    reminder_interval_amount: int | None = Field(default=None, ge=1, le=100_000)
+    reminder_interval_unit: Unit | None = None
+    max_transaction_age_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class RuleIn(RulePatch):
+    is_active: bool = True
+    delay_amount: int = Field(default=7, ge=0, le=100_000)
+    delay_unit: Unit = DelayUnit.DAYS
+    reminder_count: int = Field(default=1, ge=0, le=3)
+    reminder_interval_amount: int = Field(default=7, ge=1, le=100_000)
+    reminder_interval_unit: Unit = DelayUnit.DAYS
+    max_transaction_age_days: int | None = Field(default=90, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def whole_minutes(self) -> "RuleIn":
+        if self.send_time is not None and (self.send_time.second or self.send_time.microsecond):
+            raise ValueError("send_time takes hours and minutes only")
+        return self
+
+
+def save_rule(rule: InvitationRule) -> InvitationRule:
+    try:
+        with db_transaction.atomic():
+            rule.save()
+    except IntegrityError:
+        raise ApiError(
+            409,
+            "active_rule_exists",
+            f"event type {rule.event_type.key!r} already has an active rule; deactivate it first"
+            " (PATCH /api/v1/rules/{id} with is_active false)",
+            [FieldError(field="is_active", message="another rule of this event type is active")],
+        ) from None
+    return rule
+
+
+@router.get(
+    "/event-types/{key}/rules", response={200: list[RuleOut], 404: ErrorOut}, summary="The rules of an event type"
+)
+def list_rules(request: HttpRequest, key: str) -> Any:
+    return InvitationRule.objects.filter(event_type=event_type_of(request, key)).select_related("event_type")
+
+
+@router.post(
+    "/event-types/{key}/rules",
+    response={201: RuleOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Add an invitation rule",
+    description="At most one rule per event type is active: adding an active rule while another "
+    "is active answers 409 `active_rule_exists`.",
+)
+def create_rule(request: HttpRequest, key: str, payload: RuleIn) -> tuple[int, InvitationRule]:
+    event_type = event_type_of(request, key)
+    if event_type.is_stop:
+        raise invalid("key", "a stop event type cancels invitations and takes no rule")
+    return 201, save_rule(InvitationRule(event_type=event_type, **payload.dict()))
+
+
+@router.patch(
+    "/rules/{rule_id}",
+    response={200: RuleOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Change an invitation rule",
+)
+def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> InvitationRule:
+    rule = get_object_or_404(
+        InvitationRule.objects.select_related("event_type"), pk=rule_id, event_type__shop=shop_of(request)
+    )
+    nullable = {"send_time", "max_transaction_age_days"}
+    for field, value in payload.dict(exclude_unset=True).items():
+        if value is None and field not in nullable:
+            raise invalid(field, "must not be null")
+        setattr(rule, field, value)
+    return save_rule(rule)
+
+
+class TemplateIn(Schema):
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class TemplateOut(Schema):
+    kind: str
+    locale: str
+    subject: str
+    body: str
+    updated_at: dt.datetime
+
+
+@router.get("/message-templates", response=list[TemplateOut], summary="The shop's own email wording")
+def list_templates(request: HttpRequest) -> Any:
+    return MessageTemplate.objects.filter(shop=shop_of(request)).order_by("kind", "locale")
+
+
+@router.put(
+    "/message-templates/{kind}/{locale}",
+    response={200: TemplateOut, 422: ErrorOut},
+    summary="Set the subject and body of invitations or reminders in one language",
+    description="Plain text with the placeholders {first_name}, {shop_name}, {order_reference}, "
+    "{review_url} and {unsubscribe_url}. Anything else in braces is rejected with 422. The "
+    "objection notice and unsubscribe link are always added below the body.",
+)
+def put_template(request: HttpRequest, kind: MessageKind, locale: Locale, payload: TemplateIn) -> MessageTemplate:
+    for field in ("subject", "body"):
+        try:
+            check_placeholders(getattr(payload, field))
+        except PlaceholderError as error:
+            raise invalid(field, str(error)) from None
+    template, _created = MessageTemplate.objects.update_or_create(
+        shop=shop_of(request),
+        kind=kind,
+        locale=locale,
+        defaults={"subject": payload.subject, "body": payload.body, "updated_at": timezone.now()},
+    )
+    return template
+
+
+@router.delete(
+    "/message-templates/{kind}/{locale}", response={204: None, 404: ErrorOut}, summary="Back to the default wording"
+)
+def delete_template(request: HttpRequest, kind: MessageKind, locale: Locale) -> tuple[int, None]:
+    get_object_or_404(MessageTemplate, shop=shop_of(request), kind=kind, locale=locale).delete()
+    return 204, None
+
+
+class SuppressionIn(Schema):
+    email: Email
+
+
+class SuppressionOut(Schema):
+    email: str
+    reason: str
+    created_at: dt.datetime
+
+
+@router.get("/suppressions", response=list[SuppressionOut], summary="Addresses this shop no longer invites")
+def list_suppressions(request: HttpRequest) -> Any:
+    return Suppression.objects.filter(shop=shop_of(request)).order_by("-created_at")
+
+
+@router.post(
+    "/suppressions",
+    response={201: SuppressionOut, 422: ErrorOut},
+    summary="Record an objection the shop received itself",
+)
+def create_suppression(request: HttpRequest, payload: SuppressionIn) -> tuple[int, Suppression]:
+    return 201, suppress_address(email=payload.email, reason=Suppression.Reason.MANUAL, shop=shop_of(request))

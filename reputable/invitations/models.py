@@ -1,0 +1,177 @@
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from reputable.events.models import EventType, Transaction
+from reputable.lib.dates import DelayUnit, add_delay
+from reputable.lib.tokens import new_token
+from reputable.shops.models import Shop
+
+
+class InvitationRule(models.Model):
+    event_type = models.ForeignKey(EventType, on_delete=models.CASCADE, related_name="rules")
+    is_active = models.BooleanField(default=True)
+    delay_amount = models.PositiveIntegerField(default=7, validators=[MaxValueValidator(100_000)])
+    delay_unit = models.CharField(max_length=16, choices=DelayUnit.choices, default=DelayUnit.DAYS)
+    # Wall time in the shop's time zone at which the message goes out, if set.
+    send_time = models.TimeField(null=True, blank=True)
+    reminder_count = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(3)])
+    reminder_interval_amount = models.PositiveIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+    )
+    reminder_interval_unit = models.CharField(max_length=16, choices=DelayUnit.choices, default=DelayUnit.DAYS)
+    # Transactions older than this when their event arrives are not invited (None: any age).
+    max_transaction_age_days = models.PositiveIntegerField(
+        null=True, blank=True, default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_type"], condition=Q(is_active=True), name="one_active_rule_per_event_type"
+            )
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.delay_amount} {self.delay_unit} after {self.event_type_id}"
+
+    def first_send_at(self, transaction: Transaction) -> dt.datetime:
+        return self._after(transaction.date, self.delay_amount, self.delay_unit, transaction.shop)
+
+    def reminder_send_at(self, previous_send: dt.datetime, shop: Shop) -> dt.datetime:
+        return self._after(previous_send, self.reminder_interval_amount, self.reminder_interval_unit, shop)
+
+    def _after(self, start: dt.datetime, amount: int, unit: str, shop: Shop) -> dt.datetime:
+        return add_delay(
+            start,
+            amount,
+            unit,
+            zone=shop.timezone,
+            country=shop.country,
+            subdivision=shop.subdivision,
+            time_of_day=self.send_time,
+        )
+
+    def is_too_old(self, transaction: Transaction, now: dt.datetime) -> bool:
+        if self.max_transaction_age_days is None:
+            return False
+        return transaction.date < now - dt.timedelta(days=self.max_transaction_age_days)
+
+
+class MessageKind(models.TextChoices):
+    INVITATION = "invitation"
+    REMINDER = "reminder"
+
+
+class MessageTemplate(models.Model):
+    """A shop's own subject and body for one kind of message in one language.
+
+    Text with placeholders only (see `reputable.lib.emails`); never template code.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="message_templates")
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    locale = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(max_length=5000)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "kind", "locale"], name="one_template_per_kind_and_locale")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.locale})"
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def due(self, now: dt.datetime) -> "InvitationQuerySet":
+        """Pending rows whose time has come and which no live claim holds."""
+        return self.filter(status=Invitation.Status.PENDING, send_at__lte=now).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"  # a message (invitation or reminder) waits for send_at
+        COMPLETED = "completed"  # the invitation and all its reminders went out
+        REVIEWED = "reviewed"  # the customer wrote a review; nothing more is sent
+        CANCELLED = "cancelled"  # a return or cancellation stopped it
+        SUPPRESSED = "suppressed"  # the address objected, bounced or complained
+        FAILED = "failed"  # sending failed DISPATCH_MAX_ATTEMPTS times
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
+    # One invitation per transaction, whatever happens: the database holds the rule.
+    transaction = models.OneToOneField(Transaction, on_delete=models.CASCADE, related_name="invitation")
+    rule = models.ForeignKey(InvitationRule, on_delete=models.SET_NULL, null=True, related_name="invitations")
+    email = models.EmailField()
+    locale = models.CharField(max_length=8)
+    # The secret in the customer's review and unsubscribe links.
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # Messages sent so far: 0 before the invitation, 1 after it, 2 after the first reminder...
+    sent_count = models.PositiveSmallIntegerField(default=0)
+    send_at = models.DateTimeField()
+    # The dispatcher's lease: while in the future, one dispatcher owns the row.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_id = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Serves InvitationQuerySet.due(): the dispatcher's "what is due now" scan.
+            models.Index(fields=["send_at"], condition=Q(status="pending"), name="invitation_due"),
+            # Serves the frequency cap: "was this address invited by this shop lately?"
+            models.Index(fields=["shop", "email", "created_at"], name="invitation_by_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.status})"
+
+    @property
+    def step_kind(self) -> MessageKind:
+        return MessageKind.INVITATION if self.sent_count == 0 else MessageKind.REMINDER
+
+
+class SuppressionQuerySet(models.QuerySet["Suppression"]):
+    def for_shop(self, shop: Shop) -> "SuppressionQuerySet":
+        """Suppressions that bind `shop`: its own and the global ones."""
+        return self.filter(Q(shop=shop) | Q(shop__isnull=True))
+
+
+class Suppression(models.Model):
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+        MANUAL = "manual"
+
+    # None: every shop on this installation (hard bounces, complaints).
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True, related_name="suppressions")
+    email = models.EmailField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SuppressionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "email"], name="one_suppression_per_shop"),
+            models.UniqueConstraint(fields=["email"], condition=Q(shop__isnull=True), name="one_global_suppression"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

@@ -1,0 +1,84 @@
+"""Delays in minutes, hours, days and business days, computed in a shop's time zone.
+
+Business days skip Saturdays, Sundays and the public holidays of the shop's country (and
+region, where given), from the `holidays` package.
+"""
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.db import models
+
+
+class DelayUnit(models.TextChoices):
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    BUSINESS_DAYS = "business_days"
+
+
+@lru_cache(maxsize=256)
+def holiday_calendar(country: str, subdivision: str = "") -> holidays.HolidayBase:
+    """The public holidays of a country (and region); it fills in years as they are asked."""
+    return holidays.country_holidays(country, subdiv=subdivision or None)
+
+
+def is_business_day(day: dt.date, *, country: str, subdivision: str = "") -> bool:
+    return day.weekday() < 5 and day not in holiday_calendar(country, subdivision)
+
+
+def add_business_days(day: dt.date, amount: int, *, country: str, subdivision: str = "") -> dt.date:
+    """The date `amount` business days after `day`; each step lands on a business day."""
+    for _ in range(amount):
+        day += dt.timedelta(days=1)
+        while not is_business_day(day, country=country, subdivision=subdivision):
+            day += dt.timedelta(days=1)
+    return day
+
+
+def _at_wall_time(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
+    # A wall time that a DST change skips (02:30 on the spring-forward night) resolves to
+    # the moment it would have been (03:30); the round trip through UTC normalises it.
+    local = dt.datetime.combine(day, time, tzinfo=zone)
+    return local.astimezone(dt.UTC)
+
+
+def add_delay(
+    start: dt.datetime,
+    amount: int,
+    unit: str,
+    *,
+    zone: str,
+    country: str,
+    subdivision: str = "",
+    time_of_day: dt.time | None = None,
+) -> dt.datetime:
+    """`start` plus a delay, as an aware UTC datetime.
+
+    Minutes and hours are elapsed time. Days and business days are calendar steps in the
+    shop's time zone that keep the wall-clock time (or move to `time_of_day`), so a delay of
+    one day across a DST change is 23 or 25 hours. With `time_of_day` and an elapsed-time
+    unit, the result is the first such wall time at or after the elapsed delay.
+    """
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    tz = ZoneInfo(zone)
+    if unit in (DelayUnit.MINUTES, DelayUnit.HOURS):
+        step = dt.timedelta(minutes=amount) if unit == DelayUnit.MINUTES else dt.timedelta(hours=amount)
+        moment = (start.astimezone(dt.UTC) + step).astimezone(tz)
+        if time_of_day is None:
+            return moment.astimezone(dt.UTC)
+        candidate = _at_wall_time(moment.date(), time_of_day, tz)
+        if candidate < moment:
+            candidate = _at_wall_time(moment.date() + dt.timedelta(days=1), time_of_day, tz)
+        return candidate
+    local = start.astimezone(tz)
+    if unit == DelayUnit.DAYS:
+        day = local.date() + dt.timedelta(days=amount)
+    elif unit == DelayUnit.BUSINESS_DAYS:
+        day = add_business_days(local.date(), amount, country=country, subdivision=subdivision)
+    else:
+        raise ValueError(f"unknown delay unit {unit!r}")
+    return _at_wall_time(day, time_of_day or local.time().replace(tzinfo=None), tz)

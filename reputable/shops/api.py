@@ -1,0 +1,94 @@
+"""The shop's own settings and API keys: `/api/v1/shop`, `/api/v1/api-keys`."""
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
+from reputable.shops.auth import shop_of
+from reputable.shops.models import ApiKey, Shop
+
+router = Router(tags=["shop"])
+
+
+class ShopOut(Schema):
+    name: str
+    slug: str
+    country: str
+    subdivision: str
+    timezone: str
+    default_locale: str
+    sender_name: str
+    reply_to: str
+    frequency_cap_days: int
+    edit_window_days: int
+
+
+class ShopPatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    subdivision: str | None = Field(default=None, max_length=10)
+    timezone: str | None = Field(default=None, max_length=64)
+    default_locale: str | None = None
+    sender_name: str | None = Field(default=None, max_length=200)
+    reply_to: Email | None = None
+    frequency_cap_days: int | None = Field(default=None, ge=0, le=3650)
+    edit_window_days: int | None = Field(default=None, ge=0, le=365)
+
+
+@router.get("/shop", response=ShopOut, summary="This key's shop")
+def get_shop(request: HttpRequest) -> Shop:
+    return shop_of(request)
+
+
+@router.patch("/shop", response={200: ShopOut, 422: ErrorOut}, summary="Change the shop's settings")
+def update_shop(request: HttpRequest, payload: ShopPatch) -> Shop:
+    shop = shop_of(request)
+    for field, value in payload.dict(exclude_unset=True).items():
+        if value is None:
+            raise invalid(field, "must not be null")
+        setattr(shop, field, value.upper() if field == "country" else value)
+    try:
+        shop.full_clean()
+    except ValidationError as error:
+        fields = [FieldError(field=f, message=" ".join(m)) for f, m in error.message_dict.items()]
+        raise ApiError(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields) from None
+    shop.save()
+    return shop
+
+
+class ApiKeyOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="The key itself: shown in this answer only, store it now")
+
+
+class ApiKeyIn(Schema):
+    name: str = Field(default="", max_length=100)
+
+
+@router.get("/api-keys", response=list[ApiKeyOut], summary="The shop's API keys (prefixes only)")
+def list_keys(request: HttpRequest) -> Any:
+    return ApiKey.objects.filter(shop=shop_of(request)).order_by("id")
+
+
+@router.post("/api-keys", response={201: NewApiKeyOut}, summary="Issue a new API key")
+def create_key(request: HttpRequest, payload: ApiKeyIn) -> tuple[int, dict[str, Any]]:
+    key, raw = ApiKey.issue(shop=shop_of(request), name=payload.name)
+    return 201, {**ApiKeyOut.from_orm(key).dict(), "key": raw}
+
+
+@router.delete("/api-keys/{key_id}", response={204: None, 404: ErrorOut}, summary="Revoke an API key at once")
+def revoke_key(request: HttpRequest, key_id: int) -> tuple[int, None]:
+    get_object_or_404(ApiKey, pk=key_id, shop=shop_of(request)).revoke()
+    return 204, None

@@ -1,0 +1,95 @@
+import zoneinfo
+
+import holidays
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.timezone import now
+
+from reputable.lib.tokens import hash_secret, new_api_key
+
+
+def validate_country(value: str) -> None:
+    if value not in holidays.list_supported_countries():
+        raise ValidationError(f"{value!r} is not a country with a known holiday calendar")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone")
+
+
+class Shop(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    country = models.CharField(max_length=2, default="DE", validators=[validate_country])
+    # A region code of the country (e.g. "BY" for Bavaria) for regional public holidays.
+    subdivision = models.CharField(max_length=10, blank=True)
+    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    default_locale = models.CharField(max_length=8, default="en", choices=settings.LANGUAGES)
+    sender_name = models.CharField(max_length=200, blank=True)
+    reply_to = models.EmailField(blank=True)
+    # The same address is not invited again by this shop within this many days.
+    frequency_cap_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(3650)])
+    # How long the review link keeps editing the review after it was written.
+    edit_window_days = models.PositiveIntegerField(
+        default=14, validators=[MinValueValidator(0), MaxValueValidator(365)]
+    )
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_sender(self) -> str:
+        return self.sender_name or self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        TEAM = "team"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.TEAM)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "user"], name="one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.shop_id} ({self.role})"
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def authenticate(self, raw_key: str) -> "ApiKey | None":
+        """The live key matching `raw_key`, with its shop; revoked keys match nothing."""
+        return self.select_related("shop").filter(hashed_key=hash_secret(raw_key), revoked_at=None).first()
+
+
+class ApiKey(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    # The first characters of the key, shown in lists so the merchant can tell keys apart.
+    prefix = models.CharField(max_length=16)
+    hashed_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @classmethod
+    def issue(cls, *, shop: Shop, name: str = "") -> tuple["ApiKey", str]:
+        """A new key for `shop`; the raw key is returned once and never stored."""
+        raw = new_api_key()
+        key = cls.objects.create(shop=shop, name=name, prefix=raw[:12], hashed_key=hash_secret(raw))
+        return key, raw
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = now()
+            self.save(update_fields=["revoked_at"])

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import path
+
+from reputable.api import api
+from reputable.invitations.views import unsubscribe
+from reputable.reviews.views import review_form
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("r/<str:token>", review_form, name="review-form"),
+    path("u/<str:token>", unsubscribe, name="unsubscribe"),
+]
