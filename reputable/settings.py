@@ -96,8 +96,29 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-vars().update(env.email_url("EMAIL_URL", default=f"filemail://{DATA_DIR / 'mail'}"))
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+def _mailer(url: str) -> dict:
+    """A MAILERS entry from EMAIL_URL: smtp://, smtps:// (STARTTLS), smtp+ssl://, filemail:///path,
+    consolemail://, memorymail://."""
+    if url.startswith("filemail://"):
+        path = urlsplit(url).path or str(DATA_DIR / "mail")
+        return {"BACKEND": "django.core.mail.backends.filebased.EmailBackend", "OPTIONS": {"file_path": path}}
+    config = env.email_url_config(url)
+    options: dict = {}
+    if config["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options = {
+            "host": config["EMAIL_HOST"],
+            "port": config["EMAIL_PORT"],
+            "username": config["EMAIL_HOST_USER"] or "",
+            "password": config["EMAIL_HOST_PASSWORD"] or "",
+            "use_tls": config.get("EMAIL_USE_TLS", False),
+            "use_ssl": config.get("EMAIL_USE_SSL", False),
+            "timeout": env.int("EMAIL_TIMEOUT", default=30),
+        }
+    return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer(env.str("EMAIL_URL", default=f"filemail://{DATA_DIR / 'mail'}"))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"reviews@{_base_host}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -9,7 +9,7 @@ from django.db import transaction as db_transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import ValidationError
 
 from reputable.events.actions import Recorded, record_events
@@ -65,11 +65,11 @@ def active_types(shop: Shop) -> dict[str, EventType]:
     description="202 when stored; 200 with the first answer when the same event (shop, type, "
     "transaction reference) was stored before.",
 )
-def post_event(request: HttpRequest, payload: EventIn) -> tuple[int, dict[str, Any]]:
+def post_event(request: HttpRequest, payload: EventIn) -> Status[dict[str, Any]]:
     shop = shop_of(request)
     item = checked(shop, active_types(shop), payload, timezone.now())
     [recorded] = record_events(shop=shop, items=[item])
-    return (202 if recorded.created else 200), event_out(recorded)
+    return Status((202 if recorded.created else 200), event_out(recorded))
 
 
 class BatchIn(Schema):
@@ -154,7 +154,7 @@ def list_event_types(request: HttpRequest) -> Any:
 
 
 @router.post("/event-types", response={201: EventTypeOut, 409: ErrorOut, 422: ErrorOut}, summary="Add an event type")
-def create_event_type(request: HttpRequest, payload: EventTypeIn) -> tuple[int, EventType]:
+def create_event_type(request: HttpRequest, payload: EventTypeIn) -> Status[EventType]:
     try:
         with db_transaction.atomic():
             event_type = EventType.objects.create(shop=shop_of(request), **payload.dict())
@@ -165,7 +165,7 @@ def create_event_type(request: HttpRequest, payload: EventTypeIn) -> tuple[int, 
             f"this shop already has an event type {payload.key!r}",
             [FieldError(field="key", message="already exists")],
         ) from None
-    return 201, event_type
+    return Status(201, event_type)
 
 
 def event_type_of(request: HttpRequest, key: str) -> EventType:

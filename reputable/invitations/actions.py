@@ -38,12 +38,16 @@ class InvitationPlanner:
         self.suppressed: set[str] = set(
             Suppression.objects.for_shop(shop).filter(email__in=emails).values_list("email", flat=True)
         )
-        cap_start = now - dt.timedelta(days=shop.frequency_cap_days)
-        self.recently_invited: set[str] = set(
-            Invitation.objects.filter(shop=shop, email__in=emails, created_at__gte=cap_start)
-            .exclude(status=Invitation.Status.CANCELLED)
-            .values_list("email", flat=True)
-        )
+        self.capped = shop.frequency_cap_days > 0
+        self.recently_invited: set[str] = set()
+        if self.capped:
+            self.recently_invited = set(
+                Invitation.objects.filter(
+                    shop=shop, email__in=emails, created_at__gte=now - dt.timedelta(days=shop.frequency_cap_days)
+                )
+                .exclude(status=Invitation.Status.CANCELLED)
+                .values_list("email", flat=True)
+            )
         self.rules: dict[int, InvitationRule] = {
             r.event_type_id: r for r in InvitationRule.objects.filter(event_type__shop=shop, is_active=True)
         }
@@ -85,7 +89,8 @@ class InvitationPlanner:
             created_at=self.now,
         )
         self.invitations[transaction.pk] = invitation
-        self.recently_invited.add(transaction.email)
+        if self.capped:
+            self.recently_invited.add(transaction.email)
         self.new.append(invitation)
         return Outcome.SCHEDULED, invitation
 

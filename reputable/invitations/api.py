@@ -9,7 +9,7 @@ from django.db import transaction as db_transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import model_validator
 
 from reputable.events.api import event_type_of
@@ -95,11 +95,11 @@ def list_rules(request: HttpRequest, key: str) -> Any:
     description="At most one rule per event type is active: adding an active rule while another "
     "is active answers 409 `active_rule_exists`.",
 )
-def create_rule(request: HttpRequest, key: str, payload: RuleIn) -> tuple[int, InvitationRule]:
+def create_rule(request: HttpRequest, key: str, payload: RuleIn) -> Status[InvitationRule]:
     event_type = event_type_of(request, key)
     if event_type.is_stop:
         raise invalid("key", "a stop event type cancels invitations and takes no rule")
-    return 201, save_rule(InvitationRule(event_type=event_type, **payload.dict()))
+    return Status(201, save_rule(InvitationRule(event_type=event_type, **payload.dict())))
 
 
 @router.patch(
@@ -163,9 +163,9 @@ def put_template(request: HttpRequest, kind: MessageKind, locale: Locale, payloa
 @router.delete(
     "/message-templates/{kind}/{locale}", response={204: None, 404: ErrorOut}, summary="Back to the default wording"
 )
-def delete_template(request: HttpRequest, kind: MessageKind, locale: Locale) -> tuple[int, None]:
+def delete_template(request: HttpRequest, kind: MessageKind, locale: Locale) -> Status[None]:
     get_object_or_404(MessageTemplate, shop=shop_of(request), kind=kind, locale=locale).delete()
-    return 204, None
+    return Status(204, None)
 
 
 class SuppressionIn(Schema):
@@ -188,5 +188,5 @@ def list_suppressions(request: HttpRequest) -> Any:
     response={201: SuppressionOut, 422: ErrorOut},
     summary="Record an objection the shop received itself",
 )
-def create_suppression(request: HttpRequest, payload: SuppressionIn) -> tuple[int, Suppression]:
-    return 201, suppress_address(email=payload.email, reason=Suppression.Reason.MANUAL, shop=shop_of(request))
+def create_suppression(request: HttpRequest, payload: SuppressionIn) -> Status[Suppression]:
+    return Status(201, suppress_address(email=payload.email, reason=Suppression.Reason.MANUAL, shop=shop_of(request)))

@@ -1,11 +1,14 @@
 """The invitation and reminder emails: wording, languages, headers."""
 
+from email.utils import formataddr
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import linebreaks, urlize
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from reputable.invitations.models import Invitation, MessageKind, MessageTemplate
@@ -39,6 +42,11 @@ def objection_notice() -> str:
         " to review their orders. You may object to further review requests at any time, free of"
         " charge: {unsubscribe_url}"
     )
+
+
+def as_html(text: str) -> SafeString:
+    """Plain text as HTML paragraphs with its links clickable; every character escaped."""
+    return mark_safe(linebreaks(urlize(text, autoescape=True), autoescape=False))  # urlize escaped it
 
 
 def invitation_language(invitation: Invitation) -> str:
@@ -86,16 +94,16 @@ def build_message(invitation: Invitation) -> EmailMultiAlternatives:
             {
                 "language": language,
                 "subject": subject,
-                "body_html": linebreaks(urlize(body, autoescape=True), autoescape=False),
+                "body_html": as_html(body),
                 "review_url": review_url,
-                "notice_html": urlize(notice, autoescape=True),
+                "notice_html": as_html(notice),
                 "review_label": _("Write your review"),
             },
         )
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=f"{shop.display_sender} <{settings.DEFAULT_FROM_EMAIL}>",
+        from_email=formataddr((shop.display_sender, settings.DEFAULT_FROM_EMAIL)),
         to=[invitation.email],
         reply_to=[shop.reply_to] if shop.reply_to else [],
         headers={

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
 from reputable.shops.auth import shop_of
@@ -83,12 +83,12 @@ def list_keys(request: HttpRequest) -> Any:
 
 
 @router.post("/api-keys", response={201: NewApiKeyOut}, summary="Issue a new API key")
-def create_key(request: HttpRequest, payload: ApiKeyIn) -> tuple[int, dict[str, Any]]:
+def create_key(request: HttpRequest, payload: ApiKeyIn) -> Status[dict[str, Any]]:
     key, raw = ApiKey.issue(shop=shop_of(request), name=payload.name)
-    return 201, {**ApiKeyOut.from_orm(key).dict(), "key": raw}
+    return Status(201, {**ApiKeyOut.from_orm(key).dict(), "key": raw})
 
 
 @router.delete("/api-keys/{key_id}", response={204: None, 404: ErrorOut}, summary="Revoke an API key at once")
-def revoke_key(request: HttpRequest, key_id: int) -> tuple[int, None]:
+def revoke_key(request: HttpRequest, key_id: int) -> Status[None]:
     get_object_or_404(ApiKey, pk=key_id, shop=shop_of(request)).revoke()
-    return 204, None
+    return Status(204, None)

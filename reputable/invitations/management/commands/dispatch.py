@@ -5,7 +5,7 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import mailers
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         super().__init__(*args, **kwargs)
         self.stopping = threading.Event()
         # One mail connection, kept open while there is work (SMTP sessions are costly).
-        self.mail = get_connection(fail_silently=False)
+        self.mail = mailers.default
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep running until SIGTERM or Ctrl-C")
@@ -39,8 +39,7 @@ class Command(BaseCommand):
                 return True
             message = build_message(invitation)
             self.mail.open()  # opened here, it stays open across messages
-            message.connection = self.mail
-            message.send(fail_silently=False)
+            self.mail.send_messages([message])
         except Exception as error:  # noqa: BLE001 - one bad row must never stop the dispatcher
             log.warning("invitation %s: sending failed: %r", invitation.pk, error)
             self.close_mail()  # the session may be broken; the next send opens a fresh one

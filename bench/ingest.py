@@ -1,0 +1,440 @@
+"""Ingestion throughput against raw sqlite3 baselines measured in the same run.
+
+    .venv/bin/python bench/ingest.py [--single 3000] [--clients 4] [--batches 10] ...
+
+Steps, each against a fresh temporary REPUTABLE_DATA_DIR (SQLite):
+
+  A  raw sqlite3: one INSERT and one COMMIT per event (WAL, synchronous=NORMAL)
+  b  POST /api/v1/events, one event per request, several keep-alive client processes,
+     against `reputable serve --no-dispatcher`                              target >= 0.03 x A
+  B  raw sqlite3: executemany of all events in one transaction
+  d  POST /api/v1/events/batch, 1,000 events per request                      target >= 0.05 x B
+  e  the same batches posted again (all duplicates; nothing may be stored)    target >= 1.0 x d
+
+Prints a table and exits non-zero when a target or a check fails. Standard library only
+(plus the project itself, started as a subprocess).
+"""
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 1000
+
+# --- raw sqlite3 baselines ------------------------------------------------------------------
+
+BASELINE_SCHEMA = """
+CREATE TABLE event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    shop_id INTEGER NOT NULL,
+    event_type_id INTEGER NOT NULL,
+    transaction_reference TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (event_type_id, transaction_reference)
+)
+"""
+BASELINE_INSERT = (
+    "INSERT INTO event (shop_id, event_type_id, transaction_reference, outcome, received_at) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def baseline_connection(data_dir: Path) -> sqlite3.Connection:
+    # The app's pragmas (reputable/settings.py); autocommit off by hand with BEGIN/COMMIT.
+    conn = sqlite3.connect(data_dir / "baseline.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-20000")
+    conn.execute(BASELINE_SCHEMA)
+    return conn
+
+
+def baseline_rows(n: int) -> list[tuple]:
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return [(1, 1, f"{i}", "scheduled", now) for i in range(n)]
+
+
+def baseline_one_commit_each(data_dir: Path, n: int) -> float:
+    conn = baseline_connection(data_dir)
+    rows = baseline_rows(n)
+    start = time.perf_counter()
+    for row in rows:
+        conn.execute("BEGIN IMMEDIATE")  # as the app: transaction_mode IMMEDIATE
+        conn.execute(BASELINE_INSERT, row)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == n
+    conn.close()
+    return elapsed
+
+
+def baseline_executemany(data_dir: Path, n: int) -> float:
+    conn = baseline_connection(data_dir)
+    rows = baseline_rows(n)
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(BASELINE_INSERT, rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == n
+    conn.close()
+    return elapsed
+
+
+# --- the app as a server ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        REPUTABLE_DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="reputable.settings",
+        EMAIL_URL=f"filemail://{data_dir / 'mail'}",
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("DATABASE_URL", None)  # SQLite under the data dir, whatever the shell says
+    return env
+
+
+def reputable(data_dir: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "reputable.cli", *args],
+        cwd=ROOT,
+        env=app_env(data_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@dataclass
+class Server:
+    port: int
+    api_key: str
+    data_dir: Path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+
+    def request(self, method: str, path: str, body: object | None = None) -> tuple[int, object]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            data = None if body is None else json.dumps(body).encode()
+            conn.request(method, path, body=data, headers=self.headers)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def count(self, table: str) -> int:
+        with sqlite3.connect(self.data_dir / "reputable.sqlite3") as conn:
+            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@contextmanager
+def running_server(data_dir: Path, workers: int | None) -> Iterator[Server]:
+    """`reputable serve --no-dispatcher` on a free port, with a new shop and its API key."""
+    port = free_port()
+    command = [sys.executable, "-m", "reputable.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--no-dispatcher"] + (["--workers", str(workers)] if workers else [])
+    log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=ROOT, env=app_env(data_dir), stdout=log, stderr=log, start_new_session=True)
+    try:
+        wait_for_port(port, process, data_dir / "serve.log")
+        # serve has migrated the database before it listens
+        shop = json.loads(reputable(data_dir, "createshop", "--name", "Bench shop", "--json"))
+        yield Server(port=port, api_key=shop["api_key"], data_dir=data_dir)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # our own session: the server and its workers
+            process.wait()
+        log.close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the server did not listen on port {port} within {timeout}s:\n{log.read_text()}")
+
+
+# --- load generation ----------------------------------------------------------------------------
+
+
+def event(reference: str, date: str) -> dict:
+    return {
+        "type": "checkout",
+        "transaction": {"reference": reference, "date": date},
+        "customer": {
+            "email": f"customer-{reference}@example.nl",
+            "first_name": "Jan",
+            "last_name": "Visser",
+            "locale": "nl",
+        },
+        "products": [{"sku": f"TEA-{zlib.crc32(reference.encode()) % 20}", "name": "Green tea"}],
+    }
+
+
+def recent_date() -> str:
+    # Near now, as the API wants: not in the future, not older than the rule's 90 days.
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ClientResult:
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    created: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def client(
+    port: int, api_key: str, path: str, warmup: list[bytes], bodies: list[bytes], barrier, results
+) -> None:  # noqa: ANN001 - multiprocessing proxies
+    """One keep-alive connection: post `warmup` untimed, wait for the others, post `bodies`."""
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    result = ClientResult()
+
+    def post(body: bytes, record: bool) -> None:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if not record:
+            return
+        result.requests += 1
+        result.statuses[response.status] += 1
+        if path.endswith("/batch") and response.status == 200:
+            answer = json.loads(data)
+            result.created += answer["created"]
+            result.duplicates += answer["duplicates"]
+            result.rejected += answer["rejected"]
+        elif response.status >= 400 and len(result.errors) < 3:
+            result.errors.append(f"{response.status} {data[:300]!r}")
+
+    try:
+        for body in warmup:
+            post(body, record=False)
+        barrier.wait()
+        for body in bodies:
+            post(body, record=True)
+    except Exception as error:  # noqa: BLE001 - reported by the parent
+        result.errors.append(repr(error))
+    finally:
+        conn.close()
+        results.put(result)
+
+
+def load(server: Server, path: str, per_client: list[tuple[list[bytes], list[bytes]]]) -> tuple[float, ClientResult]:
+    """Run one client process per (warmup, bodies); the time from all-ready to all-done."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(len(per_client) + 1)
+    results = ctx.Queue()
+    processes = [
+        ctx.Process(target=client, args=(server.port, server.api_key, path, warmup, bodies, barrier, results))
+        for warmup, bodies in per_client
+    ]
+    for p in processes:
+        p.start()
+    barrier.wait(timeout=300)
+    start = time.perf_counter()
+    collected = [results.get(timeout=600) for _ in processes]
+    elapsed = time.perf_counter() - start
+    for p in processes:
+        p.join()
+    total = ClientResult()
+    for r in collected:
+        total.requests += r.requests
+        total.statuses.update(r.statuses)
+        total.created += r.created
+        total.duplicates += r.duplicates
+        total.rejected += r.rejected
+        total.errors += r.errors
+    return elapsed, total
+
+
+def encode(obj: object) -> bytes:
+    return json.dumps(obj).encode()
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str
+    events: int
+    seconds: float
+    ratio_to: str = ""
+    target: float | None = None
+    ratio: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def passed(self) -> bool:
+        return self.target is None or (self.ratio is not None and self.ratio >= self.target)
+
+
+def step(title: str) -> None:
+    print(f"... {title}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline-events", type=int, default=50_000, help="rows for baselines A and B")
+    parser.add_argument("--single", type=int, default=3000, help="events posted one per request (b)")
+    parser.add_argument("--clients", type=int, default=4, help="client processes for single events (b)")
+    parser.add_argument("--batches", type=int, default=10, help="batches of 1,000 events (d, e)")
+    parser.add_argument("--batch-clients", type=int, default=1, help="client processes posting batches (d, e)")
+    parser.add_argument("--workers", type=int, default=None, help="server workers (default: serve's default)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed single events per client before (b)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data folders")
+    args = parser.parse_args()
+
+    rows: dict[str, Row] = {}
+    checks: list[tuple[str, bool]] = []
+    temp_dirs: list[tempfile.TemporaryDirectory] = []
+
+    def fresh_dir(name: str) -> Path:
+        d = tempfile.TemporaryDirectory(prefix=f"reputable-bench-{name}-", delete=not args.keep)
+        temp_dirs.append(d)
+        return Path(d.name)
+
+    date = recent_date()
+    total_start = time.perf_counter()
+
+    step("A: sqlite3, one commit per row")
+    rows["A"] = Row("A  sqlite3 INSERT, 1 commit per row", args.baseline_events, 0)
+    rows["A"].seconds = baseline_one_commit_each(fresh_dir("A"), args.baseline_events)
+
+    step(f"b: HTTP single events, {args.clients} clients")
+    with running_server(fresh_dir("b"), args.workers) as server:
+        share = split(args.single, args.clients)
+        per_client = []
+        for c, n in enumerate(share):
+            warm = [encode(event(f"w{c}-{i}", date)) for i in range(args.warmup)]
+            per_client.append((warm, [encode(event(f"s{c}-{i}", date)) for i in range(n)]))
+        seconds, result = load(server, "/api/v1/events", per_client)
+        stored = server.count("events_event")
+    rows["b"] = Row(f"b  HTTP POST /events, {args.clients} clients", args.single, seconds, "A", 0.03)
+    checks.append((f"b: every single event answered 202 ({dict(result.statuses)})", result.statuses[202] == args.single))
+    checks.append(
+        (f"b: events table holds {stored} = warm-up + measured", stored == args.single + args.warmup * args.clients)
+    )
+    report_errors("b", result)
+
+    step("B: sqlite3, executemany in one transaction")
+    rows["B"] = Row("B  sqlite3 executemany, 1 transaction", args.baseline_events, 0)
+    rows["B"].seconds = baseline_executemany(fresh_dir("B"), args.baseline_events)
+
+    step(f"d, e: HTTP batches of {BATCH}, {args.batch_clients} client(s)")
+    with running_server(fresh_dir("d"), args.workers) as server:
+        share = split(args.batches, args.batch_clients)
+        per_client, k = [], 0
+        for c, n in enumerate(share):
+            # One untimed batch per connection first: the worker behind it loads Django, ninja...
+            warm = [encode({"events": [event(f"w{c}-{i}", date) for i in range(BATCH)]})]
+            bodies = []
+            for _ in range(n):
+                bodies.append(encode({"events": [event(f"d{k}-{i}", date) for i in range(BATCH)]}))
+                k += 1
+            per_client.append((warm, bodies))
+        events = args.batches * BATCH
+        seconds, first = load(server, "/api/v1/events/batch", per_client)
+        rows["d"] = Row(f"d  HTTP POST /events/batch x{BATCH}", events, seconds, "B", 0.05)
+        checks.append(
+            (f"d: every batch answered 200 with created=={BATCH} ({dict(first.statuses)}, created {first.created})",
+             first.statuses[200] == args.batches and first.created == events)
+        )
+        report_errors("d", first)
+        before = server.count("events_event")
+        # The same bodies again; no warm-up this time: the warm-up batches were stored once.
+        seconds, again = load(server, "/api/v1/events/batch", [([], bodies) for _warm, bodies in per_client])
+        after = server.count("events_event")
+        rows["e"] = Row("e  same batches again (duplicates)", events, seconds, "d", 1.0)
+        checks.append(
+            (f"e: every batch answered duplicates=={BATCH} (duplicates {again.duplicates}, created {again.created})",
+             again.statuses[200] == args.batches and again.duplicates == events and again.created == 0)
+        )
+        checks.append((f"e: events table unchanged ({before} -> {after})", before == after))
+        report_errors("e", again)
+
+    for row in rows.values():
+        if row.ratio_to:
+            row.ratio = row.rate / rows[row.ratio_to].rate
+
+    print_table(rows.values(), checks, args, time.perf_counter() - total_start)
+    ok = all(r.passed for r in rows.values()) and all(passed for _label, passed in checks)
+    print("\nRESULT:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def report_errors(label: str, result: ClientResult) -> None:
+    for error in result.errors:
+        print(f"{label}: {error}", file=sys.stderr)
+
+
+def print_table(rows, checks: list[tuple[str, bool]], args: argparse.Namespace, total: float) -> None:  # noqa: ANN001
+    print()
+    print(f"Reputable ingestion benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
+          f" server workers: {args.workers or 'default'})")
+    header = f"{'step':<40} {'events':>7} {'seconds':>8} {'events/s':>10} {'ratio':>12} {'target':>8}  result"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ratio = f"{r.ratio:.4f}x {r.ratio_to}" if r.ratio is not None else ""
+        target = f">= {r.target:g}" if r.target is not None else ""
+        verdict = ("PASS" if r.passed else "FAIL") if r.target is not None else ""
+        print(f"{r.label:<40} {r.events:>7} {r.seconds:>8.3f} {r.rate:>10.0f} {ratio:>12} {target:>8}  {verdict}")
+    print()
+    for label, passed in checks:
+        print(f"check  {'PASS' if passed else 'FAIL'}  {label}")
+    print(f"\ntotal run time {total:.1f}s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

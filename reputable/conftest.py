@@ -1,0 +1,169 @@
+"""Shared test fixtures: personas, API clients, a real SMTP server, the dispatcher, time."""
+
+import datetime as dt
+import email
+import email.policy
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from reputable.invitations.management.commands.dispatch import Command as DispatchCommand
+from reputable.shops.actions import create_shop
+from reputable.shops.models import Shop
+
+# A Monday morning, well clear of holidays and DST changes.
+MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def now() -> Iterator[time_machine.Traveller]:
+    """Time stands still at MONDAY until the test moves it (`now.move_to`, `now.shift`)."""
+    with time_machine.travel(MONDAY, tick=False) as traveller:
+        yield traveller
+
+
+@dataclass
+class ShopAccess:
+    shop: Shop
+    key: str
+    api: Client
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.api.post(path, body, content_type="application/json")
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.api.patch(path, body, content_type="application/json")
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.api.put(path, body, content_type="application/json")
+
+
+def shop_access(name: str, **kwargs: Any) -> ShopAccess:
+    shop, key = create_shop(name=name, **kwargs)
+    return ShopAccess(shop=shop, key=key, api=Client(HTTP_AUTHORIZATION=f"Bearer {key}"))
+
+
+@pytest.fixture
+def alice(db: None) -> ShopAccess:
+    """Alice owns "Alice Teas", a German shop; her API key acts for it."""
+    return shop_access("Alice Teas", country="DE", timezone="Europe/Berlin", locale="de")
+
+
+@pytest.fixture
+def charlie(db: None) -> ShopAccess:
+    """Charlie runs another shop on the same installation: an outsider to Alice's data."""
+    return shop_access("Charlie Gadgets", country="NL", timezone="Europe/Amsterdam", locale="nl")
+
+
+def checkout(reference: str = "1001", **overrides: Any) -> dict[str, Any]:
+    """A checkout event as a shop system posts it; keyword arguments replace top-level keys."""
+    event = {
+        "type": "checkout",
+        "transaction": {"reference": reference, "date": "2026-11-23T08:00:00Z"},
+        "customer": {"email": "jan@example.nl", "first_name": "Jan", "last_name": "Visser", "locale": "nl"},
+        "products": [
+            {
+                "sku": "TEA-1",
+                "name": "Green tea",
+                "gtin": "4006381333931",
+                "mpn": None,
+                "brand": "Alice Teas",
+                "url": "https://shop.example/tea-1",
+                "image_url": None,
+            }
+        ],
+    }
+    event.update(overrides)
+    return event
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    # Replies to give instead of accepting, one per incoming message, e.g. "451 try later".
+    refusals: list[str] = field(default_factory=list)
+    received: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        self.received.set()
+        return "250 Message accepted"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink(handler: Any) -> Controller:
+    controller = Controller(handler, hostname=handler.host, port=handler.port)
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpSink]:
+    """Mail goes over SMTP to a real aiosmtpd server on loopback for this test."""
+    sink = SmtpSink(host="127.0.0.1", port=free_port())
+    controller = start_sink(sink)
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": sink.host, "port": sink.port, "timeout": 10},
+        }
+    }
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def dispatcher(smtp: SmtpSink) -> Iterator[DispatchCommand]:
+    """The dispatcher command, sending to the `smtp` sink; tests call `handle_one()`."""
+    command = DispatchCommand()
+    yield command
+    command.close_mail()
+
+
+def run_dispatcher(command: DispatchCommand) -> int:
+    """One pass over due work, as `reputable dispatch` makes it; the number of messages tried."""
+    steps = 0
+    while command.handle_one():
+        steps += 1
+    return steps
+
+
+def database_url() -> str:
+    """The URL of the (test) database this process uses, for subprocesses that must share it."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url(), "BASE_URL": settings.BASE_URL, **extra}
