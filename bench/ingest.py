@@ -329,6 +329,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="server workers (default: serve's default)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed single events per client before (b)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folders")
+    parser.add_argument("--steps", default="AbBde", help="which steps to run (default AbBde; e needs d)")
     args = parser.parse_args()
 
     rows: dict[str, Row] = {}
@@ -343,10 +344,33 @@ def main() -> int:
     date = recent_date()
     total_start = time.perf_counter()
 
-    step("A: sqlite3, one commit per row")
-    rows["A"] = Row("A  sqlite3 INSERT, 1 commit per row", args.baseline_events, 0)
-    rows["A"].seconds = baseline_one_commit_each(fresh_dir("A"), args.baseline_events)
+    if "A" in args.steps:
+        step("A: sqlite3, one commit per row")
+        rows["A"] = Row("A  sqlite3 INSERT, 1 commit per row", args.baseline_events, 0)
+        rows["A"].seconds = baseline_one_commit_each(fresh_dir("A"), args.baseline_events)
 
+    if "b" in args.steps:
+        run_single(args, rows, checks, fresh_dir, date)
+
+    if "B" in args.steps:
+        step("B: sqlite3, executemany in one transaction")
+        rows["B"] = Row("B  sqlite3 executemany, 1 transaction", args.baseline_events, 0)
+        rows["B"].seconds = baseline_executemany(fresh_dir("B"), args.baseline_events)
+
+    if "d" in args.steps:
+        run_batches(args, rows, checks, fresh_dir, date)
+
+    for row in rows.values():
+        if row.ratio_to in rows:
+            row.ratio = row.rate / rows[row.ratio_to].rate
+
+    print_table(rows.values(), checks, args, time.perf_counter() - total_start)
+    ok = all(r.passed for r in rows.values()) and all(passed for _label, passed in checks)
+    print("\nRESULT:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def run_single(args, rows, checks, fresh_dir, date) -> None:  # noqa: ANN001
     step(f"b: HTTP single events, {args.clients} clients")
     with running_server(fresh_dir("b"), args.workers) as server:
         share = split(args.single, args.clients)
@@ -363,10 +387,8 @@ def main() -> int:
     )
     report_errors("b", result)
 
-    step("B: sqlite3, executemany in one transaction")
-    rows["B"] = Row("B  sqlite3 executemany, 1 transaction", args.baseline_events, 0)
-    rows["B"].seconds = baseline_executemany(fresh_dir("B"), args.baseline_events)
 
+def run_batches(args, rows, checks, fresh_dir, date) -> None:  # noqa: ANN001
     step(f"d, e: HTTP batches of {BATCH}, {args.batch_clients} client(s)")
     with running_server(fresh_dir("d"), args.workers) as server:
         share = split(args.batches, args.batch_clients)
@@ -398,15 +420,6 @@ def main() -> int:
         )
         checks.append((f"e: events table unchanged ({before} -> {after})", before == after))
         report_errors("e", again)
-
-    for row in rows.values():
-        if row.ratio_to:
-            row.ratio = row.rate / rows[row.ratio_to].rate
-
-    print_table(rows.values(), checks, args, time.perf_counter() - total_start)
-    ok = all(r.passed for r in rows.values()) and all(passed for _label, passed in checks)
-    print("\nRESULT:", "PASS" if ok else "FAIL")
-    return 0 if ok else 1
 
 
 def split(total: int, parts: int) -> list[int]:

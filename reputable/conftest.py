@@ -17,10 +17,15 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from reputable.invitations.management.commands.dispatch import Command as DispatchCommand
 from reputable.shops.actions import create_shop
 from reputable.shops.models import Shop
+
+# No timing assertions in tests: a slow first holiday lookup is not a failure.
+hypothesis_settings.register_profile("reputable", deadline=None, database=None)
+hypothesis_settings.load_profile("reputable")
 
 # A Monday morning, well clear of holidays and DST changes.
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)

@@ -65,7 +65,7 @@ def record_sent(invitation: Invitation, now: dt.datetime) -> None:
 def record_failure(invitation: Invitation, now: dt.datetime, error: str) -> None:
     """The send failed: try again later with back-off, or give up after the last attempt."""
     attempts = invitation.attempts + 1
-    retry = {"send_at": now + min(dt.timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)}
+    retry: dict[str, object] = {"send_at": now + min(dt.timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)}
     if attempts >= settings.DISPATCH_MAX_ATTEMPTS:
         retry = {"status": Invitation.Status.FAILED}
     Invitation.objects.filter(pk=invitation.pk, claim_id=invitation.claim_id).update(

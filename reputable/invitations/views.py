@@ -25,5 +25,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "invitations/unsubscribe.html",
-            {"shop": invitation.shop, "done": done, "language": translation.get_language()},
+            {"shop": invitation.shop, "done": done},
         )

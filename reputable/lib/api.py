@@ -1,6 +1,7 @@
 """The API's error shape: a machine code, a human message and, for validation, the fields."""
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -49,7 +50,7 @@ def invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "validation_error", f"{field}: {message}", [FieldError(field=field, message=message)])
 
 
-def field_errors(errors: list[dict]) -> list[FieldError]:
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     """Pydantic errors as FieldErrors named by their dotted location."""
     fields = []
     for error in errors:

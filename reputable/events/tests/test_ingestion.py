@@ -127,8 +127,9 @@ def test_an_oversized_body_gets_413(alice: ShopAccess, settings: Any) -> None:
 
 
 def test_without_a_valid_key_the_api_answers_401(alice: ShopAccess) -> None:
-    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer rpk_wrong"}, {"HTTP_AUTHORIZATION": alice.key}):
-        response = Client(**headers).post("/api/v1/events", checkout(), content_type="application/json")
+    headers: list[dict[str, str]] = [{}, {"Authorization": "Bearer rpk_wrong"}, {"Authorization": alice.key}]
+    for header in headers:
+        response = Client(headers=header).post("/api/v1/events", checkout(), content_type="application/json")
         assert response.status_code == 401
         assert response.json()["code"] == "unauthorized"
     assert stored() == (0, 0, 0)

@@ -1,8 +1,8 @@
 """What the invitation and reminder emails say, in which language, with which headers."""
 
 import datetime as dt
-from email.message import EmailMessage
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
