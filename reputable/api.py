@@ -8,6 +8,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from reputable.events.api import router as events_router
 from reputable.invitations.api import router as invitations_router
 from reputable.lib.api import ApiError, FieldError, field_errors
+from reputable.reviews.api import public_router
+from reputable.reviews.api import router as reviews_router
 from reputable.shops.api import router as shops_router
 from reputable.shops.auth import ApiKeyAuth
 
@@ -22,6 +24,8 @@ api = NinjaAPI(
 api.add_router("/", shops_router)
 api.add_router("/", events_router)
 api.add_router("/", invitations_router)
+api.add_router("/", reviews_router)
+api.add_router("/", public_router)
 
 
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:

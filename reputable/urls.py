@@ -3,11 +3,12 @@ from django.urls import path
 
 from reputable.api import api
 from reputable.invitations.views import unsubscribe
-from reputable.reviews.views import review_form
+from reputable.reviews.views import profile, review_form
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("r/<str:token>", review_form, name="review-form"),
     path("u/<str:token>", unsubscribe, name="unsubscribe"),
+    path("s/<slug:slug>/", profile, name="profile"),
 ]

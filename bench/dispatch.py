@@ -1,0 +1,375 @@
+"""Dispatcher throughput against a bare smtplib loop measured in the same run.
+
+    .venv/bin/python bench/dispatch.py [--messages 1000] [--subprocess [K]] [--profile TOP]
+
+1. An aiosmtpd sink on 127.0.0.1 (background thread) accepts and counts messages.
+2. Baseline: one smtplib.SMTP connection sends N prebuilt multipart (text + html) messages
+   of about the size the app sends (bytes built before the clock starts). For context only,
+   the same loop is timed again with each message built (stdlib email package) inside it.
+3. The app, in-process against a fresh temporary SQLite database: a shop whose checkout rule
+   sends at once (delay 0 minutes, no reminders, frequency cap 0), N checkout events ingested
+   through the batch API with Django's test client (not timed), then the dispatcher's
+   `Command().handle_one()` called until it finds no work (timed). The sink must receive
+   exactly N messages and every invitation must be completed.
+   With --subprocess [K], N more events are ingested and K concurrent `reputable dispatch`
+   passes (default 1) run as subprocesses; their wall time (with interpreter and Django
+   start-up) and the span between the first and the last message at the sink are reported,
+   for information, with a check that each invitation was sent exactly once.
+
+Target: the dispatcher sends at least 0.5x as many messages per second as the baseline.
+Exits non-zero when the target or a check fails.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import datetime as dt
+import json
+import os
+import pstats
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 0.5
+
+
+class Sink:
+    """An aiosmtpd handler that accepts every message and counts it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.count = 0
+            self.bytes = 0
+            self.first: float | None = None
+            self.last: float | None = None
+            self.recipients: set[str] = set()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
+        now = time.perf_counter()
+        with self.lock:
+            self.count += 1
+            self.bytes += len(envelope.content)
+            self.recipients.update(envelope.rcpt_tos)
+            self.first = self.first or now
+            self.last = now
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink(sink: Sink):  # noqa: ANN201
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), loop=asyncio.new_event_loop())
+    controller.start()  # its own thread and event loop
+    return controller
+
+
+# --- baseline -----------------------------------------------------------------------------------
+
+
+def prebuilt_messages(n: int) -> list[tuple[str, str, bytes]]:
+    """N multipart text + html messages of about 3 KB, shaped like an invitation."""
+    paragraph = (
+        "thank you for your order {ref} at Bench shop. How was your experience with the shop and"
+        " the products you bought? Your review helps other shoppers, whatever it says."
+    )
+    messages = []
+    for i in range(n):
+        ref = f"B{i:06d}"
+        url = f"http://localhost:8000/r/{'x' * 32}{i:06d}"
+        msg = EmailMessage()
+        msg["Subject"] = "How was your order at Bench shop?"
+        msg["From"] = "Bench shop <reviews@localhost>"
+        msg["To"] = f"customer-{ref}@example.nl"
+        msg["Message-ID"] = make_msgid(domain="localhost")
+        msg["List-Unsubscribe"] = f"<http://localhost:8000/u/{'x' * 32}{i:06d}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg["Content-Language"] = "en"
+        text = f"Hello Jan,\n\n{paragraph.format(ref=ref)}\n\nYour order: Green tea (TEA-1), 2 x 100 g; Jasmine tea (TEA-7), 1 x 50 g.\n\n" + (
+            f"Write your review: {url}\n\n-- \n"
+        ) + (
+            "You receive this email because you ordered at Bench shop. You may object to further"
+            f" review requests at any time, free of charge: {url}\n"
+        )
+        html = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>How was your order?</title></head>"
+            "<body style='font-family: sans-serif; line-height: 1.5; color: #222; max-width: 36em'>"
+            f"<p>Hello Jan,</p><p>{paragraph.format(ref=ref)}</p>"
+            "<p style='margin: 1.5em 0; color: #444'>Your order: Green tea (TEA-1), 2 x 100 g; Jasmine tea (TEA-7), 1 x 50 g.</p>"
+            f"<p>Write your review: <a href='{url}'>{url}</a></p>"
+            f"<p><a href='{url}' style='display: inline-block; padding: .6em 1.2em; background: #1a5fb4;"
+            " color: #fff; text-decoration: none; border-radius: 4px'>Write your review</a></p>"
+            "<hr><p style='font-size: small; color: #555'>You receive this email because you ordered at"
+            " Bench shop, which invites its customers to review their orders. You may object to further"
+            f" review requests at any time, free of charge: <a href='{url}'>{url}</a></p></body></html>"
+        )
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        messages.append(("reviews@localhost", msg["To"], msg.as_bytes(policy=SMTP)))
+    return messages
+
+
+def baseline(port: int, messages: list[tuple[str, str, bytes]]) -> float:
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for sender, recipient, data in messages:
+            smtp.sendmail(sender, [recipient], data)
+    return time.perf_counter() - start
+
+
+# --- the app --------------------------------------------------------------------------------------
+
+
+def setup_django(data_dir: Path, smtp_port: int) -> None:
+    os.environ.update(
+        REPUTABLE_DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="reputable.settings",
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        LOG_LEVEL="WARNING",
+    )
+    os.environ.pop("DATABASE_URL", None)  # SQLite in the fresh folder, whatever the shell says
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def prepare_shop():  # noqa: ANN201 - a django.test.Client
+    """A shop that invites at once: checkout rule with no delay and no reminders, no frequency cap."""
+    from django.test import Client
+
+    from reputable.shops.actions import create_shop
+
+    _shop, key = create_shop(name="Bench shop")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", SERVER_NAME="localhost")
+    [rule] = expect(client.get("/api/v1/event-types/checkout/rules"), 200)
+    expect(
+        client.patch(
+            f"/api/v1/rules/{rule['id']}",
+            {"delay_amount": 0, "delay_unit": "minutes", "reminder_count": 0},
+            content_type="application/json",
+        ),
+        200,
+    )
+    expect(client.patch("/api/v1/shop", {"frequency_cap_days": 0}, content_type="application/json"), 200)
+    return client
+
+
+def expect(response, status: int):  # noqa: ANN001, ANN201
+    if response.status_code != status:
+        raise SystemExit(f"{response.request['PATH_INFO']}: {response.status_code} {response.content[:500]!r}")
+    return response.json()
+
+
+def ingest(client, n: int, prefix: str) -> None:  # noqa: ANN001
+    date = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for start in range(0, n, 1000):
+        events = [
+            {
+                "type": "checkout",
+                "transaction": {"reference": f"{prefix}{i}", "date": date},
+                "customer": {
+                    "email": f"customer-{prefix}{i}@example.nl",
+                    "first_name": "Jan",
+                    "last_name": "Visser",
+                    "locale": "nl",
+                },
+                "products": [{"sku": f"TEA-{i % 20}", "name": "Green tea"}],
+            }
+            for i in range(start, min(n, start + 1000))
+        ]
+        answer = expect(client.post("/api/v1/events/batch", {"events": events}, content_type="application/json"), 200)
+        if answer["created"] != len(events):
+            raise SystemExit(f"ingestion: {answer['created']} of {len(events)} created: {answer['results'][:2]}")
+
+
+def pending_due() -> int:
+    from django.utils import timezone
+
+    from reputable.invitations.models import Invitation
+
+    return Invitation.objects.due(timezone.now()).count()
+
+
+def dispatch_in_process(profile: cProfile.Profile | None = None) -> tuple[float, int]:
+    from reputable.invitations.management.commands.dispatch import Command
+
+    command = Command()
+    steps = 0
+    if profile is not None:
+        profile.enable()
+    start = time.perf_counter()
+    while command.handle_one():
+        steps += 1
+    command.close_mail()
+    elapsed = time.perf_counter() - start
+    if profile is not None:
+        profile.disable()
+    return elapsed, steps
+
+
+def dispatch_subprocesses(data_dir: Path, smtp_port: int, count: int) -> tuple[float, list[str]]:
+    """`count` concurrent `reputable dispatch` passes; their wall time, start-up included."""
+    env = dict(os.environ, REPUTABLE_DATA_DIR=str(data_dir), EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}")
+    command = [sys.executable, "-m", "reputable.cli", "dispatch"]
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    outputs = [p.communicate() for p in processes]
+    elapsed = time.perf_counter() - start
+    for p, (_out, err) in zip(processes, outputs, strict=True):
+        if p.returncode:
+            raise SystemExit(f"reputable dispatch failed ({p.returncode}):\n{err}")
+    return elapsed, [out.strip() for out, _err in outputs]
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str
+    seconds: float
+    messages: int
+    size: float = 0.0
+    target: float | None = None  # minimum ratio to the baseline, when this row is judged
+
+    def line(self, base_rate: float) -> str:
+        rate = self.messages / self.seconds
+        size = f"{self.size:.0f}B" if self.size else ""
+        ratio = f"{rate / base_rate:.3f}x"
+        verdict = ""
+        if self.target is not None:
+            verdict = f"{'>= ' + str(self.target):>7}  {'PASS' if rate / base_rate >= self.target else 'FAIL'}"
+        return f"{self.label:<56} {self.seconds:>8.3f} {rate:>8.0f} {size:>9} {ratio:>7} {verdict}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", "-n", type=int, default=1000, help="messages per measurement (default 1000)")
+    parser.add_argument(
+        "--subprocess",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="K",
+        help="also run K concurrent `reputable dispatch` passes as subprocesses (default K=1), for information",
+    )
+    parser.add_argument(
+        "--profile", type=int, metavar="TOP", default=0, help="run the in-process pass under cProfile, print TOP lines"
+    )
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key for --profile (default cumulative)")
+    args = parser.parse_args()
+    n = args.messages
+    checks: list[tuple[str, bool]] = []
+    rows: list[Row] = []
+    started = time.perf_counter()
+
+    sink = Sink()
+    controller = start_sink(sink)
+    port = controller.port
+    data_dir = Path(tempfile.mkdtemp(prefix="reputable-bench-dispatch-"))
+    profile = cProfile.Profile() if args.profile else None
+    try:
+        step(f"baseline: smtplib, {n} prebuilt messages over one connection")
+        messages = prebuilt_messages(n)
+        seconds = baseline(port, messages)
+        rows.append(Row("baseline: smtplib.sendmail of prebuilt bytes, 1 connection", seconds, n, sink.bytes / n))
+        checks.append((f"baseline: the sink received {sink.count} of {n} messages", sink.count == n))
+
+        step("reference: building each message with the email package, then sending it")
+        sink.reset()
+        start = time.perf_counter()
+        baseline(port, prebuilt_messages(n))
+        rows.append(Row("(reference: stdlib email build + send, not a target)", time.perf_counter() - start, n))
+
+        step(f"app: shop, rule due at once, {n} events ingested (not timed)")
+        setup_django(data_dir, port)
+        client = prepare_shop()
+        ingest(client, n, "A")
+        due = pending_due()
+        checks.append((f"app: {due} invitations due before the pass (expected {n})", due == n))
+
+        step("app: Command().handle_one() until no work")
+        sink.reset()
+        seconds, steps = dispatch_in_process(profile)
+        rows.append(Row("app: Command().handle_one() loop, in-process", seconds, n, sink.bytes / n, TARGET))
+        from reputable.invitations.models import Invitation
+
+        completed = Invitation.objects.filter(status=Invitation.Status.COMPLETED).count()
+        checks.append((f"app: handle_one() found work {steps} times (expected {n})", steps == n))
+        checks.append((f"app: the sink received {sink.count} messages (expected exactly {n})", sink.count == n))
+        checks.append((f"app: {len(sink.recipients)} distinct recipients (expected {n})", len(sink.recipients) == n))
+        checks.append((f"app: {completed} invitations completed (expected {n})", completed == n))
+
+        if args.subprocess:
+            k = args.subprocess
+            step(f"app: {n} more events, then {k} concurrent `reputable dispatch` subprocess(es)")
+            ingest(client, n, "S")
+            from django.db import connections
+
+            connections.close_all()  # the subprocesses write to the same SQLite file
+            sink.reset()
+            seconds, outputs = dispatch_subprocesses(data_dir, port, k)
+            span = sink.last - sink.first if sink.count > 1 else float("nan")
+            rows.append(Row(f"app: {k} x `reputable dispatch`, wall time with start-up", seconds, n))
+            rows.append(Row("app: same, first to last message at the sink", span, n - 1))
+            fresh = len(sink.recipients - {f"customer-A{i}@example.nl" for i in range(n)})
+            checks.append((f"subprocess: the sink received {sink.count} messages ({'; '.join(outputs)})", sink.count == n))
+            checks.append((f"subprocess: {fresh} distinct new recipients (expected {n})", fresh == n))
+    finally:
+        controller.stop()
+
+    base_rate = rows[0].messages / rows[0].seconds
+    print()
+    print(f"Reputable dispatch benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {n} messages)")
+    header = f"{'measurement':<56} {'seconds':>8} {'msgs/s':>8} {'avg size':>9} {'ratio':>7} {'target':>7}  result"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(row.line(base_rate))
+    if profile is not None:
+        print("\n(the in-process pass ran under cProfile: its time above is inflated)\n")
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.profile)
+    print()
+    for label, ok in checks:
+        print(f"check  {'PASS' if ok else 'FAIL'}  {label}")
+    judged = [r for r in rows if r.target is not None]
+    ok = all(r.messages / r.seconds / base_rate >= r.target for r in judged) and all(ok for _l, ok in checks)
+    print(f"\ntotal run time {time.perf_counter() - started:.1f}s")
+    print("\nRESULT:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def step(title: str) -> None:
+    print(f"... {title}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

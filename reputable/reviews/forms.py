@@ -1,0 +1,107 @@
+"""The review form: parsing and validation only; `submit_review` does the writing."""
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from reputable.reviews.actions import ReviewInput
+from reputable.reviews.models import Product, Review
+
+STAR_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+
+class ReviewForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("Your overall rating of the shop"), choices=STAR_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    delivery_rating = forms.TypedChoiceField(
+        label=_("Delivery"),
+        choices=STAR_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    service_rating = forms.TypedChoiceField(
+        label=_("Customer service"),
+        choices=STAR_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    title = forms.CharField(label=_("Title"), max_length=120, required=False)
+    body = forms.CharField(
+        label=_("Your review"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    name_display = forms.ChoiceField(
+        label=_("Show my name as"),
+        choices=Review.NameDisplay.choices,
+        initial=Review.NameDisplay.FIRST_NAME_INITIAL,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, products: list[Product], first_name_initial: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.products = products
+        self.fields["name_display"].choices = [
+            (Review.NameDisplay.FIRST_NAME_INITIAL, first_name_initial or _("my first name")),
+            (Review.NameDisplay.ANONYMOUS, _("Anonymous")),
+        ]
+        for product in products:
+            self.fields[f"product_{product.pk}_rating"] = forms.TypedChoiceField(
+                label=product.name,
+                choices=STAR_CHOICES,
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.RadioSelect,
+            )
+            self.fields[f"product_{product.pk}_body"] = forms.CharField(
+                label=_("About %(product)s") % {"product": product.name},
+                max_length=2000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+
+    def product_fields(self) -> list[tuple[Product, forms.BoundField, forms.BoundField]]:
+        return [(p, self[f"product_{p.pk}_rating"], self[f"product_{p.pk}_body"]) for p in self.products]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for product in self.products:
+            if data.get(f"product_{product.pk}_body") and not data.get(f"product_{product.pk}_rating"):
+                self.add_error(f"product_{product.pk}_rating", _("Please rate the product you wrote about."))
+        return data
+
+    def review_input(self) -> ReviewInput:
+        data = self.cleaned_data
+        return ReviewInput(
+            rating=data["rating"],
+            delivery_rating=data["delivery_rating"],
+            service_rating=data["service_rating"],
+            title=data["title"].strip(),
+            body=data["body"].strip(),
+            name_display=data["name_display"],
+            products={
+                p.pk: (data[f"product_{p.pk}_rating"], data[f"product_{p.pk}_body"].strip())
+                for p in self.products
+                if data.get(f"product_{p.pk}_rating")
+            },
+        )
+
+    @classmethod
+    def initial_from(cls, review: Review) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "rating": review.rating,
+            "delivery_rating": review.delivery_rating,
+            "service_rating": review.service_rating,
+            "title": review.title,
+            "body": review.body,
+            "name_display": review.name_display,
+        }
+        for pr in review.product_reviews.all():
+            initial[f"product_{pr.product_id}_rating"] = pr.rating
+            initial[f"product_{pr.product_id}_body"] = pr.body
+        return initial

@@ -1,0 +1,71 @@
+"""Rating summaries from the per-day buckets: count, mean and 1-5 histogram."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+from django.db.models import F, Sum
+
+from reputable.reviews.models import Product, RatingBucket
+from reputable.shops.models import Shop
+
+STAR_FIELDS = ("stars_1", "stars_2", "stars_3", "stars_4", "stars_5")
+
+
+@dataclass(frozen=True)
+class Summary:
+    histogram: tuple[int, int, int, int, int]  # how many 1, 2, 3, 4, 5 star ratings
+
+    @property
+    def count(self) -> int:
+        return sum(self.histogram)
+
+    @property
+    def mean(self) -> float | None:
+        if not self.count:
+            return None
+        return round(sum(stars * n for stars, n in enumerate(self.histogram, start=1)) / self.count, 2)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "count": self.count,
+            "mean": self.mean,
+            "histogram": {str(stars): n for stars, n in enumerate(self.histogram, start=1)},
+        }
+
+
+@dataclass(frozen=True)
+class Summaries:
+    all_time: Summary
+    last_12_months: Summary
+
+
+def summarise(*, shop: Shop, product: Product | None = None, today: dt.date) -> Summaries:
+    """Two queries: the all-time row, and the sum of the last 365 days' rows."""
+    buckets = RatingBucket.objects.filter(shop=shop, product=product)
+    all_time = buckets.filter(day=None).values_list(*STAR_FIELDS).first() or (0, 0, 0, 0, 0)
+    recent = buckets.filter(day__gt=today - dt.timedelta(days=365)).aggregate(
+        **{name: Sum(name, default=0) for name in STAR_FIELDS}
+    )
+    return Summaries(
+        all_time=Summary(histogram=tuple(all_time)),  # type: ignore[arg-type]
+        last_12_months=Summary(histogram=tuple(recent[name] for name in STAR_FIELDS)),  # type: ignore[arg-type]
+    )
+
+
+def count_rating(*, shop: Shop, product: Product | None, day: dt.date, stars: int, change: int) -> None:
+    """Add (change=1) or take back (change=-1) one rating in the day's and the all-time rows.
+
+    Call inside the transaction that writes the review, so the summary never drifts from it.
+    """
+    field = STAR_FIELDS[stars - 1]
+    for bucket_day in (day, None):
+        rows = RatingBucket.objects.filter(shop=shop, product=product, day=bucket_day)
+        if rows.update(**{field: F(field) + change}):
+            continue
+        try:
+            with db_transaction.atomic():
+                RatingBucket.objects.create(shop=shop, product=product, day=bucket_day, **{field: max(change, 0)})
+        except IntegrityError:  # created meanwhile by a concurrent review
+            rows.update(**{field: F(field) + change})
