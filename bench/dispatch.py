@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
-import json
 import os
 import pstats
 import smtplib
@@ -55,8 +54,8 @@ class Sink:
         with self.lock:
             self.count = 0
             self.bytes = 0
-            self.first: float | None = None
-            self.last: float | None = None
+            self.first = 0.0  # perf_counter() of the first and the last message
+            self.last = 0.0
             self.recipients: set[str] = set()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
@@ -65,7 +64,8 @@ class Sink:
             self.count += 1
             self.bytes += len(envelope.content)
             self.recipients.update(envelope.rcpt_tos)
-            self.first = self.first or now
+            if self.count == 1:
+                self.first = now
             self.last = now
         return "250 OK"
 
@@ -93,6 +93,7 @@ def prebuilt_messages(n: int) -> list[tuple[str, str, bytes]]:
         "thank you for your order {ref} at Bench shop. How was your experience with the shop and"
         " the products you bought? Your review helps other shoppers, whatever it says."
     )
+    order = "Your order: Green tea (TEA-1), 2 x 100 g; Jasmine tea (TEA-7), 1 x 50 g."
     messages = []
     for i in range(n):
         ref = f"B{i:06d}"
@@ -105,9 +106,7 @@ def prebuilt_messages(n: int) -> list[tuple[str, str, bytes]]:
         msg["List-Unsubscribe"] = f"<http://localhost:8000/u/{'x' * 32}{i:06d}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Content-Language"] = "en"
-        text = f"Hello Jan,\n\n{paragraph.format(ref=ref)}\n\nYour order: Green tea (TEA-1), 2 x 100 g; Jasmine tea (TEA-7), 1 x 50 g.\n\n" + (
-            f"Write your review: {url}\n\n-- \n"
-        ) + (
+        text = f"Hello Jan,\n\n{paragraph.format(ref=ref)}\n\n{order}\n\nWrite your review: {url}\n\n-- \n" + (
             "You receive this email because you ordered at Bench shop. You may object to further"
             f" review requests at any time, free of charge: {url}\n"
         )
@@ -115,7 +114,7 @@ def prebuilt_messages(n: int) -> list[tuple[str, str, bytes]]:
             "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>How was your order?</title></head>"
             "<body style='font-family: sans-serif; line-height: 1.5; color: #222; max-width: 36em'>"
             f"<p>Hello Jan,</p><p>{paragraph.format(ref=ref)}</p>"
-            "<p style='margin: 1.5em 0; color: #444'>Your order: Green tea (TEA-1), 2 x 100 g; Jasmine tea (TEA-7), 1 x 50 g.</p>"
+            f"<p style='margin: 1.5em 0; color: #444'>{order}</p>"
             f"<p>Write your review: <a href='{url}'>{url}</a></p>"
             f"<p><a href='{url}' style='display: inline-block; padding: .6em 1.2em; background: #1a5fb4;"
             " color: #fff; text-decoration: none; border-radius: 4px'>Write your review</a></p>"
@@ -259,13 +258,16 @@ class Row:
     size: float = 0.0
     target: float | None = None  # minimum ratio to the baseline, when this row is judged
 
+    def passed(self, base_rate: float) -> bool:
+        return self.target is None or self.messages / self.seconds / base_rate >= self.target
+
     def line(self, base_rate: float) -> str:
         rate = self.messages / self.seconds
         size = f"{self.size:.0f}B" if self.size else ""
         ratio = f"{rate / base_rate:.3f}x"
         verdict = ""
         if self.target is not None:
-            verdict = f"{'>= ' + str(self.target):>7}  {'PASS' if rate / base_rate >= self.target else 'FAIL'}"
+            verdict = f"{'>= ' + str(self.target):>7}  {'PASS' if self.passed(base_rate) else 'FAIL'}"
         return f"{self.label:<56} {self.seconds:>8.3f} {rate:>8.0f} {size:>9} {ratio:>7} {verdict}"
 
 
@@ -337,11 +339,12 @@ def main() -> int:
             connections.close_all()  # the subprocesses write to the same SQLite file
             sink.reset()
             seconds, outputs = dispatch_subprocesses(data_dir, port, k)
-            span = sink.last - sink.first if sink.count > 1 else float("nan")
+            span = sink.last - sink.first
             rows.append(Row(f"app: {k} x `reputable dispatch`, wall time with start-up", seconds, n))
             rows.append(Row("app: same, first to last message at the sink", span, n - 1))
             fresh = len(sink.recipients - {f"customer-A{i}@example.nl" for i in range(n)})
-            checks.append((f"subprocess: the sink received {sink.count} messages ({'; '.join(outputs)})", sink.count == n))
+            said = "; ".join(outputs)
+            checks.append((f"subprocess: the sink received {sink.count} messages ({said})", sink.count == n))
             checks.append((f"subprocess: {fresh} distinct new recipients (expected {n})", fresh == n))
     finally:
         controller.stop()
@@ -360,8 +363,7 @@ def main() -> int:
     print()
     for label, ok in checks:
         print(f"check  {'PASS' if ok else 'FAIL'}  {label}")
-    judged = [r for r in rows if r.target is not None]
-    ok = all(r.messages / r.seconds / base_rate >= r.target for r in judged) and all(ok for _l, ok in checks)
+    ok = all(r.passed(base_rate) for r in rows) and all(ok for _label, ok in checks)
     print(f"\ntotal run time {time.perf_counter() - started:.1f}s")
     print("\nRESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -10,7 +10,6 @@ Prints the wall time per request, the SQL queries per request and the cProfile t
 
 import argparse
 import cProfile
-import datetime as dt
 import json
 import os
 import pstats
@@ -85,8 +84,10 @@ def main() -> None:
     profile.disable()
     elapsed = time.perf_counter() - start
     queries = len(connection.queries)
-    print(f"{args.mode}: {n} requests in {elapsed:.3f}s = {elapsed / n * 1000:.2f} ms/request (under cProfile),"
-          f" {queries / n:.1f} SQL queries/request")
+    print(
+        f"{args.mode}: {n} requests in {elapsed:.3f}s = {elapsed / n * 1000:.2f} ms/request (under cProfile),"
+        f" {queries / n:.1f} SQL queries/request"
+    )
     pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
 
 

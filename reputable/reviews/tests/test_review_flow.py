@@ -133,7 +133,9 @@ def test_the_whole_loop_works_in_each_language(
     assert Review.objects.get().locale == locale
 
 
-def test_within_the_window_the_same_link_edits_the_review_and_keeps_history(link: str, alice: ShopAccess, now: Any) -> None:
+def test_within_the_window_the_same_link_edits_the_review_and_keeps_history(
+    link: str, alice: ShopAccess, now: Any
+) -> None:
     client = Client()
     client.post(link, form_data(rating="2", title="Meh"))
     now.shift(dt.timedelta(days=13))
@@ -183,7 +185,9 @@ def test_an_invalid_form_is_shown_again_with_errors_and_stores_nothing(link: str
 
 
 def test_a_forged_product_of_another_order_is_ignored(link: str, alice: ShopAccess) -> None:
-    alice.post("/api/v1/events", checkout("2", products=[{"sku": "GIN-1", "name": "Gin"}], customer={"email": "x@example.com"}))
+    alice.post(
+        "/api/v1/events", checkout("2", products=[{"sku": "GIN-1", "name": "Gin"}], customer={"email": "x@example.com"})
+    )
     gin = Product.objects.get(sku="GIN-1")
 
     Client().post(link, form_data(**{f"product_{gin.pk}_rating": "1"}))
