@@ -34,11 +34,8 @@ def review_form(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     with translation.override(invitation_language(invitation)):
         review = Review.objects.filter(invitation=invitation).select_related("shop").first()
-        if review is not None:
-            closed = not review.is_editable(now)
-        else:
-            closed = not link_is_open(invitation, now)
-        if closed:
+        writable = review.is_editable(now) if review is not None else link_is_open(invitation, now)
+        if not writable:
             status = 410 if request.method == "POST" or review is None else 200
             return render(
                 request, "reviews/link_closed.html", {"shop": invitation.shop, "review": review}, status=status
