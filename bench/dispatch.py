@@ -283,6 +283,7 @@ def main() -> int:
         metavar="K",
         help="also run K concurrent `reputable dispatch` passes as subprocesses (default K=1), for information",
     )
+    parser.add_argument("--repeat", type=int, default=3, help="baseline runs, the fastest counts (default 3)")
     parser.add_argument(
         "--profile", type=int, metavar="TOP", default=0, help="run the in-process pass under cProfile, print TOP lines"
     )
@@ -296,14 +297,19 @@ def main() -> int:
     sink = Sink()
     controller = start_sink(sink)
     port = controller.port
-    data_dir = Path(tempfile.mkdtemp(prefix="reputable-bench-dispatch-"))
+    temp = tempfile.TemporaryDirectory(prefix="reputable-bench-dispatch-")
+    data_dir = Path(temp.name)
     profile = cProfile.Profile() if args.profile else None
     try:
         step(f"baseline: smtplib, {n} prebuilt messages over one connection")
         messages = prebuilt_messages(n)
-        seconds = baseline(port, messages)
-        rows.append(Row("baseline: smtplib.sendmail of prebuilt bytes, 1 connection", seconds, n, sink.bytes / n))
-        checks.append((f"baseline: the sink received {sink.count} of {n} messages", sink.count == n))
+        runs, received = [], []
+        for _ in range(args.repeat):  # the fastest run counts: the baseline errs on the fast side
+            sink.reset()
+            runs.append(baseline(port, messages))
+            received.append(sink.count)
+        checks.append((f"baseline: the sink received {received} of {n} messages", set(received) == {n}))
+        rows.append(Row("baseline: smtplib.sendmail of prebuilt bytes, 1 connection", min(runs), n, sink.bytes / n))
 
         step("reference: building each message with the email package, then sending it")
         sink.reset()
@@ -348,6 +354,10 @@ def main() -> int:
             checks.append((f"subprocess: {fresh} distinct new recipients (expected {n})", fresh == n))
     finally:
         controller.stop()
+        from django.db import connections
+
+        connections.close_all()
+        temp.cleanup()
 
     base_rate = rows[0].messages / rows[0].seconds
     print()

@@ -1,6 +1,6 @@
 """Ingestion throughput against raw sqlite3 baselines measured in the same run.
 
-    .venv/bin/python bench/ingest.py [--single 3000] [--clients 4] [--batches 10] ...
+    .venv/bin/python bench/ingest.py [--single 2000] [--clients 4] [--batches 10] ...  (--help)
 
 Steps, each against a fresh temporary REPUTABLE_DATA_DIR (SQLite):
 
@@ -138,20 +138,6 @@ class Server:
     api_key: str
     data_dir: Path
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
-
-    def request(self, method: str, path: str, body: object | None = None) -> tuple[int, object]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            conn.request(method, path, body=data, headers=self.headers)
-            response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"null")
-        finally:
-            conn.close()
-
     def count(self, table: str) -> int:
         with sqlite3.connect(self.data_dir / "reputable.sqlite3") as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -225,7 +211,15 @@ class ClientResult:
     errors: list[str] = field(default_factory=list)
 
 
-def client(port: int, api_key: str, path: str, warmup: list[bytes], bodies: list[bytes], barrier, results) -> None:  # noqa: ANN001 - multiprocessing proxies
+def client(
+    port: int,
+    api_key: str,
+    path: str,
+    warmup: list[bytes],
+    bodies: list[bytes],
+    barrier,  # noqa: ANN001 - a multiprocessing Barrier
+    results,  # noqa: ANN001 - a multiprocessing Queue
+) -> None:
     """One keep-alive connection: post `warmup` untimed, wait for the others, post `bodies`."""
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)

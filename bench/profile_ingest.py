@@ -3,9 +3,12 @@
     .venv/bin/python bench/profile_ingest.py single [--n 300] [--top 40] [--sort cumulative]
     .venv/bin/python bench/profile_ingest.py batch  [--n 3]   (batches of 1,000)
     .venv/bin/python bench/profile_ingest.py duplicates [--n 3]
+    add --sql to print the SQL statements of one request first
 
 In-process, against a fresh temporary SQLite database; one untimed warm-up request first.
 Prints the wall time per request, the SQL queries per request and the cProfile top list.
+Note: Django's test client keeps the database connection open between requests, which the
+real server (CONN_MAX_AGE 0 on SQLite) does not: see docs/benchmarks.md.
 """
 
 import argparse
@@ -31,6 +34,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None, help="requests to profile")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--sql", action="store_true", help="first print the SQL statements of one request")
     args = parser.parse_args()
     n = args.n or (300 if args.mode == "single" else 3)
 
@@ -41,7 +45,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, reset_queries
+    from django.db import connection
     from django.test import Client
 
     from reputable.shops.actions import create_shop
@@ -74,16 +78,31 @@ def main() -> None:
         expect = "created" if args.mode == "batch" else "duplicates"
         work = [lambda body=body: post_batch(body, expect) for body in bodies]
 
-    connection.force_debug_cursor = True
-    reset_queries()
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):  # noqa: ANN001, ANN202 - Django's execute_wrapper hook
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    if args.sql:
+        with connection.execute_wrapper(count):
+            work[0]()
+        print(f"SQL of one {args.mode} request ({len(statements)} statements, BEGIN/COMMIT not shown):")
+        for sql in statements:
+            print("  ", sql[:200] + (" ..." if len(sql) > 200 else ""))
+        statements.clear()
+        work = work[1:] or work
+        n = len(work)
+
     profile = cProfile.Profile()
-    start = time.perf_counter()
-    profile.enable()
-    for one in work:
-        one()
-    profile.disable()
-    elapsed = time.perf_counter() - start
-    queries = len(connection.queries)
+    with connection.execute_wrapper(count):
+        start = time.perf_counter()
+        profile.enable()
+        for one in work:
+            one()
+        profile.disable()
+        elapsed = time.perf_counter() - start
+    queries = len(statements)
     print(
         f"{args.mode}: {n} requests in {elapsed:.3f}s = {elapsed / n * 1000:.2f} ms/request (under cProfile),"
         f" {queries / n:.1f} SQL queries/request"

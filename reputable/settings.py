@@ -1,7 +1,7 @@
 """Reputable settings: one file, every value from the environment, safe defaults.
 
-Without any environment the platform runs on SQLite under ./var and writes mail as files
-under ./var/mail, with DEBUG off.
+Without any environment the platform runs on SQLite under ./var and keeps mail as .eml files
+under ./var/mailbox, with DEBUG off.
 """
 
 import secrets
@@ -98,8 +98,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 def _mailer(url: str) -> dict:
-    """A MAILERS entry from EMAIL_URL: smtp://, smtps:// (STARTTLS), smtp+ssl://, filemail:///path,
-    consolemail://, memorymail://."""
+    """A MAILERS entry from EMAIL_URL: smtp://, smtps:// (STARTTLS), smtp+ssl://, mailbox:///path
+    (one .eml file per message; the default), filemail:///path, consolemail://."""
+    if url.startswith("mailbox://"):
+        path = urlsplit(url).path or str(DATA_DIR / "mailbox")
+        return {"BACKEND": "reputable.lib.mailbox.MailboxBackend", "OPTIONS": {"path": path}}
     if url.startswith("filemail://"):
         path = urlsplit(url).path or str(DATA_DIR / "mail")
         return {"BACKEND": "django.core.mail.backends.filebased.EmailBackend", "OPTIONS": {"file_path": path}}
@@ -118,7 +121,9 @@ def _mailer(url: str) -> dict:
     return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}
 
 
-MAILERS = {"default": _mailer(env.str("EMAIL_URL", default=f"filemail://{DATA_DIR / 'mail'}"))}
+MAILERS = {"default": _mailer(env.str("EMAIL_URL", default="mailbox://"))}
+# Show the local mailbox at /demo/mailbox/ (every customer's email, to anyone): demo only.
+MAILBOX_PAGE = env.bool("REPUTABLE_MAILBOX_PAGE", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"reviews@{_base_host}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

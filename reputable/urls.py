@@ -3,6 +3,7 @@ from django.urls import path
 
 from reputable.api import api
 from reputable.invitations.views import unsubscribe
+from reputable.lib import mailbox
 from reputable.reviews.views import profile, review_form
 
 urlpatterns = [
@@ -11,4 +12,6 @@ urlpatterns = [
     path("r/<str:token>", review_form, name="review-form"),
     path("u/<str:token>", unsubscribe, name="unsubscribe"),
     path("s/<slug:slug>/", profile, name="profile"),
+    path("demo/mailbox/", mailbox.inbox, name="mailbox"),
+    path("demo/mailbox/<str:name>", mailbox.message, name="mailbox-message"),
 ]

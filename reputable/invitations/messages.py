@@ -7,12 +7,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.html import linebreaks, urlize
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from reputable.invitations.models import Invitation, MessageKind, MessageTemplate
-from reputable.lib.emails import fill_placeholders
+from reputable.lib.emails import as_html, fill_placeholders
 
 
 def default_wording(kind: str, *, has_first_name: bool) -> tuple[str, str]:
@@ -42,11 +40,6 @@ def objection_notice() -> str:
         " to review their orders. You may object to further review requests at any time, free of"
         " charge: {unsubscribe_url}"
     )
-
-
-def as_html(text: str) -> SafeString:
-    """Plain text as HTML paragraphs with its links clickable; every character escaped."""
-    return mark_safe(linebreaks(urlize(text, autoescape=True), autoescape=False))  # urlize escaped it
 
 
 def invitation_language(invitation: Invitation) -> str:

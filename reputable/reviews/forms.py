@@ -11,6 +11,11 @@ from reputable.reviews.models import Product, Review
 STAR_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
 
+def plain_text(value: str) -> str:
+    """Browsers send textarea line breaks as CRLF; store them as \n."""
+    return value.replace("\r\n", "\n").strip()
+
+
 class ReviewForm(forms.Form):
     rating = forms.TypedChoiceField(
         label=_("Your overall rating of the shop"), choices=STAR_CHOICES, coerce=int, widget=forms.RadioSelect
@@ -45,7 +50,7 @@ class ReviewForm(forms.Form):
     def __init__(self, *args: Any, products: list[Product], first_name_initial: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.products = products
-        self.fields["name_display"].choices = [
+        self.fields["name_display"].choices = [  # type: ignore[attr-defined]
             (Review.NameDisplay.FIRST_NAME_INITIAL, first_name_initial or _("my first name")),
             (Review.NameDisplay.ANONYMOUS, _("Anonymous")),
         ]
@@ -82,10 +87,10 @@ class ReviewForm(forms.Form):
             delivery_rating=data["delivery_rating"],
             service_rating=data["service_rating"],
             title=data["title"].strip(),
-            body=data["body"].strip(),
+            body=plain_text(data["body"]),
             name_display=data["name_display"],
             products={
-                p.pk: (data[f"product_{p.pk}_rating"], data[f"product_{p.pk}_body"].strip())
+                p.pk: (data[f"product_{p.pk}_rating"], plain_text(data[f"product_{p.pk}_body"]))
                 for p in self.products
                 if data.get(f"product_{p.pk}_rating")
             },

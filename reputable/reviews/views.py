@@ -41,9 +41,9 @@ def review_form(request: HttpRequest, token: str) -> HttpResponse:
                 request, "reviews/link_closed.html", {"shop": invitation.shop, "review": review}, status=status
             )
         products = list(invitation.transaction.products.order_by("name"))
-        form_kwargs = {"products": products, "first_name_initial": author_name(invitation, "first_name_initial")}
+        shown_name = author_name(invitation, Review.NameDisplay.FIRST_NAME_INITIAL)
         if request.method == "POST":
-            form = ReviewForm(request.POST, **form_kwargs)
+            form = ReviewForm(request.POST, products=products, first_name_initial=shown_name)
             if form.is_valid():
                 try:
                     submit_review(invitation=invitation, data=form.review_input(), now=now)
@@ -52,7 +52,8 @@ def review_form(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect(f"{request.path}?saved=1")
             status = 422
         else:
-            form = ReviewForm(initial=ReviewForm.initial_from(review) if review else None, **form_kwargs)
+            initial = ReviewForm.initial_from(review) if review else None
+            form = ReviewForm(initial=initial, products=products, first_name_initial=shown_name)
             status = 200
         return render(
             request,

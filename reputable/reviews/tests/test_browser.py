@@ -1,0 +1,121 @@
+"""The review form in a real headless Chromium, used as a customer would, keyboard included."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from reputable.conftest import ShopAccess, checkout
+from reputable.invitations.models import Invitation
+from reputable.reviews.models import Review
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("REPUTABLE_REQUIRE_BROWSER"):
+        raise RuntimeError(f"no Chromium at {CHROMIUM}: install Debian's chromium package")
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sync_database_calls() -> Iterator[None]:
+    # Playwright's sync API keeps an event loop on this thread; the test's own database
+    # calls (and the database flush after each test) are still plain synchronous ones.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def invite(shop: ShopAccess, **customer: Any) -> str:
+    shop.post(
+        "/api/v1/events",
+        checkout(
+            customer={"email": "jan@example.nl", "first_name": "Jan", "last_name": "Visser", **customer},
+            products=[{"sku": "TEA-1", "name": "Green tea"}],
+        ),
+    )
+    return Invitation.objects.get().token
+
+
+def test_a_customer_fills_and_submits_the_form_with_the_keyboard(
+    alice: ShopAccess, live_server: Any, page: Page
+) -> None:
+    token = invite(alice, locale="en")
+    page.goto(f"{live_server.url}/r/{token}")
+
+    # Into the shop rating with Tab, then the arrow keys move along the stars.
+    page.locator("body").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "rating"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("input[name=rating]:checked").get_attribute("value") == "4"
+    page.get_by_label("Title").fill("Good tea, quick delivery")
+    page.get_by_label("Your review").click()
+    page.keyboard.type("Arrived in two days.\nWell packed.")
+    page.locator("input[name^=product_][value='5']").check()
+    page.get_by_label("Title").focus()
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_url("**?saved=1")
+
+    assert "Thank you! Your review is published." in page.content()
+    review = Review.objects.get()
+    assert (review.rating, review.title, review.body) == (
+        4,
+        "Good tea, quick delivery",
+        "Arrived in two days.\nWell packed.",
+    )
+    assert [pr.rating for pr in review.product_reviews.all()] == [5]
+
+
+def test_the_form_will_not_publish_without_stars_and_says_so(alice: ShopAccess, live_server: Any, page: Page) -> None:
+    token = invite(alice, locale="de")
+    page.goto(f"{live_server.url}/r/{token}")
+
+    page.get_by_role("button", name="Bewertung veröffentlichen").click()
+
+    assert page.locator(".stars.invalid").count() == 1
+    assert Review.objects.count() == 0
+
+
+def test_markup_in_a_review_does_not_run_in_the_browser(alice: ShopAccess, live_server: Any, page: Page) -> None:
+    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    token = invite(alice, locale="en", first_name=payload)
+    page.goto(f"{live_server.url}/r/{token}")
+    page.locator("label[for=id_rating_0]").click()
+    page.get_by_label("Title").fill(payload[:120])
+    page.get_by_label("Your review").fill(payload)
+    page.get_by_role("button", name="Publish my review").click()
+    page.wait_for_url("**?saved=1")
+
+    page.goto(f"{live_server.url}/s/alice-teas/?lang=en")
+
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".review-body").inner_text().startswith("<img src=x")
