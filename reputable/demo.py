@@ -6,10 +6,9 @@ import random
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
-from reputable.events.actions import record_events
-from reputable.events.models import EventType
+from reputable.events.actions import active_event_types, record_events
 from reputable.events.schemas import EventIn
-from reputable.invitations.models import InvitationRule
+from reputable.invitations.models import Invitation, InvitationRule
 from reputable.reviews.actions import ReviewInput, submit_review
 from reputable.reviews.models import Product
 from reputable.shops.actions import create_shop
@@ -57,7 +56,7 @@ def prepare_demo() -> tuple[Shop, str]:
 def _add_sample_reviews(shop: Shop) -> None:
     rng = random.Random(7)
     now = timezone.now()
-    checkout = EventType.objects.get(shop=shop, key="checkout")
+    checkout = active_event_types(shop)["checkout"]
     for n, (first, last, locale, stars, title, body) in enumerate(SAMPLES):
         ordered = now - dt.timedelta(days=5 * (len(SAMPLES) - n) + 3, hours=rng.randint(0, 12))
         bought = rng.sample(PRODUCTS, k=rng.randint(1, 2))
@@ -75,8 +74,7 @@ def _add_sample_reviews(shop: Shop) -> None:
             }
         )
         [recorded] = record_events(shop=shop, items=[(checkout, event)])
-        invitation = recorded.event.invitation
-        assert invitation is not None, recorded.event.outcome
+        invitation = Invitation.objects.get(transaction__shop=shop, transaction__reference=recorded.reference)
         products = Product.objects.filter(shop=shop, sku__in=[p["sku"] for p in bought])
         submit_review(
             invitation=invitation,

@@ -1,10 +1,14 @@
-"""The shape of an incoming event, as shop systems send it."""
+"""The shape of an incoming event, as shop systems send it.
+
+Input models are plain pydantic models: ninja's Schema also reads Django objects, which
+costs a third of a batch's validation time and is of no use for JSON coming in.
+"""
 
 import datetime as dt
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import BeforeValidator, Field, HttpUrl, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, field_validator
 
 from reputable.lib.api import Email
 
@@ -12,7 +16,7 @@ from reputable.lib.api import Email
 Text = Annotated[str, BeforeValidator(lambda value: "" if value is None else value)]
 
 
-class TransactionIn(Schema):
+class TransactionIn(BaseModel):
     reference: str = Field(min_length=1, max_length=100)
     date: dt.datetime
 
@@ -30,14 +34,14 @@ class TransactionIn(Schema):
         return value.strip()
 
 
-class CustomerIn(Schema):
+class CustomerIn(BaseModel):
     email: Email
     first_name: Text = Field(default="", max_length=100)
     last_name: Text = Field(default="", max_length=100)
     locale: Text = Field(default="", max_length=8)
 
 
-class ProductIn(Schema):
+class ProductIn(BaseModel):
     sku: Text = Field(default="", max_length=100)
     name: str = Field(min_length=1, max_length=255)
     gtin: Text = Field(default="", max_length=14, pattern=r"^(\d{8}|\d{12,14})?$")
@@ -47,7 +51,7 @@ class ProductIn(Schema):
     image_url: HttpUrl | None = None
 
 
-class EventIn(Schema):
+class EventIn(BaseModel):
     type: str = Field(min_length=1, max_length=40)
     transaction: TransactionIn
     customer: CustomerIn

@@ -1,104 +1,132 @@
 """Writes about invitations: who is invited when, stop events, objections."""
 
 import datetime as dt
-from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction as db_transaction
 
-from reputable.events.models import Event, EventType, Transaction
-from reputable.invitations.models import Invitation, InvitationRule, Suppression
+from reputable.events.models import Event, EventType
+from reputable.invitations.models import Invitation, Suppression
+from reputable.lib import sql
+from reputable.lib.tokens import new_token
 from reputable.shops.models import Shop
 
+if TYPE_CHECKING:
+    from reputable.events.actions import ActiveType, IncomingTransaction
+
 Outcome = Event.Outcome
+Status = Invitation.Status
+
+
+@dataclass
+class PlannedInvitation:
+    """A transaction's invitation as ingestion sees and answers it (stored, or about to be)."""
+
+    id: int | None
+    status: str
+    send_at: dt.datetime
 
 
 class InvitationPlanner:
     """Decides what each new event does to its transaction's one invitation.
 
-    Built for a batch of new events of one shop: it loads what the decisions depend on in a
-    few queries (existing invitations, stop events, suppressions, recent invitations of the
-    same addresses, active rules), decides event by event in arrival order, and writes the
-    result with `save()`. Whether an order is invited never depends on anything the customer
-    said about it.
+    Built for a batch of new events of one shop: it loads what the decisions depend on in
+    at most three queries (the transactions' invitations and stop events, the addresses'
+    suppressions and recent invitations), decides event by event in arrival order, and
+    writes the result with `save()`. Whether an order is invited never depends on anything
+    the customer said about it.
     """
 
-    def __init__(self, *, shop: Shop, transactions: Iterable[Transaction], now: dt.datetime) -> None:
+    def __init__(
+        self, db: sql.Statements, *, shop: Shop, transactions: list["IncomingTransaction"], now: dt.datetime
+    ) -> None:
+        self.db = db
         self.shop = shop
         self.now = now
-        tx_ids = [t.pk for t in transactions if t.pk is not None]
-        emails = {t.email for t in transactions}
-        self.invitations: dict[int, Invitation] = {
-            i.transaction_id: i for i in Invitation.objects.filter(transaction_id__in=tx_ids)
-        }
-        self.stopped: set[int] = set(
-            Event.objects.filter(transaction_id__in=tx_ids, event_type__is_stop=True).values_list(
-                "transaction_id", flat=True
-            )
-        )
-        self.suppressed: set[str] = set(
-            Suppression.objects.for_shop(shop).filter(email__in=emails).values_list("email", flat=True)
-        )
+        self.invitations: dict[int, PlannedInvitation] = {}
+        self.stopped: set[int] = set()
+        known = [t.id for t in transactions if not t.new]  # a new transaction has neither yet
+        if known:
+            for tx_id, inv_id, status, send_at, is_stop in db.fetch(
+                f"SELECT i.transaction_id, i.id, i.status, i.send_at, 0 FROM {sql.table(Invitation)} i"
+                f" WHERE i.transaction_id IN ({sql.marks(len(known))})"
+                f" UNION ALL SELECT e.transaction_id, NULL, NULL, NULL, 1 FROM {sql.table(Event)} e"
+                f" JOIN {sql.table(EventType)} t ON t.id = e.event_type_id"
+                f" WHERE t.is_stop AND e.transaction_id IN ({sql.marks(len(known))})",
+                [*known, *known],
+            ):
+                if is_stop:
+                    self.stopped.add(tx_id)
+                else:
+                    self.invitations[tx_id] = PlannedInvitation(inv_id, status, sql.to_datetime(send_at))
         self.capped = shop.frequency_cap_days > 0
+        self.suppressed: set[str] = set()
         self.recently_invited: set[str] = set()
-        if self.capped:
-            self.recently_invited = set(
-                Invitation.objects.filter(
-                    shop=shop, email__in=emails, created_at__gte=now - dt.timedelta(days=shop.frequency_cap_days)
-                )
-                .exclude(status=Invitation.Status.CANCELLED)
-                .values_list("email", flat=True)
-            )
-        self.rules: dict[int, InvitationRule] = {
-            r.event_type_id: r for r in InvitationRule.objects.filter(event_type__shop=shop, is_active=True)
-        }
-        self.new: list[Invitation] = []
+        emails = list({t.email for t in transactions})
+        cap_start = now - dt.timedelta(days=shop.frequency_cap_days)
+        for kind, email in db.fetch(
+            f"SELECT 's', email FROM {sql.table(Suppression)}"
+            f" WHERE email IN ({sql.marks(len(emails))}) AND (shop_id = %s OR shop_id IS NULL)"
+            f" UNION ALL SELECT 'c', email FROM {sql.table(Invitation)}"
+            f" WHERE %s AND shop_id = %s AND email IN ({sql.marks(len(emails))})"
+            " AND created_at >= %s AND status <> %s",
+            [*emails, shop.pk, self.capped, shop.pk, *emails, db.value(cap_start), Status.CANCELLED],
+        ):
+            (self.suppressed if kind == "s" else self.recently_invited).add(email)
+        self.new: list[tuple[PlannedInvitation, tuple[object, ...]]] = []
         self.to_cancel: list[int] = []
 
-    def decide(self, event_type: EventType, transaction: Transaction) -> tuple[str, Invitation | None]:
+    def decide(
+        self, event_type: "ActiveType", transaction: "IncomingTransaction"
+    ) -> tuple[str, PlannedInvitation | None]:
         """The outcome of one new event, and the invitation it created or touched."""
-        existing = self.invitations.get(transaction.pk)
+        existing = self.invitations.get(transaction.id)
         if event_type.is_stop:
-            self.stopped.add(transaction.pk)
-            if existing is not None and existing.status == Invitation.Status.PENDING:
-                existing.status = Invitation.Status.CANCELLED
-                if existing.pk is not None:
-                    self.to_cancel.append(existing.pk)
+            self.stopped.add(transaction.id)
+            if existing is not None and existing.status == Status.PENDING:
+                existing.status = Status.CANCELLED
+                if existing.id is not None:
+                    self.to_cancel.append(existing.id)
                 return Outcome.CANCELLED, existing
             return Outcome.STOPPED, existing
-        rule = self.rules.get(event_type.pk)
+        rule = event_type.rule
         if rule is None:
             return Outcome.NO_ACTIVE_RULE, existing
         if existing is not None:
             return Outcome.ALREADY_INVITED, existing
-        if transaction.pk in self.stopped:
+        if transaction.id in self.stopped:
             return Outcome.STOPPED, None
-        if rule.is_too_old(transaction, self.now):
+        if rule.is_too_old(transaction.date, self.now):
             return Outcome.TOO_OLD, None
         if transaction.email in self.suppressed:
             return Outcome.SUPPRESSED, None
         if transaction.email in self.recently_invited:
             return Outcome.FREQUENCY_CAP, None
-        transaction.shop = self.shop
-        invitation = Invitation(
-            shop=self.shop,
-            transaction=transaction,
-            rule=rule,
-            email=transaction.email,
-            locale=transaction.locale,
-            send_at=max(rule.first_send_at(transaction), self.now),
-            created_at=self.now,
+        invitation = PlannedInvitation(
+            None, Status.PENDING, max(rule.first_send_at(transaction.date, self.shop), self.now)
         )
-        self.invitations[transaction.pk] = invitation
+        row = (self.shop.pk, transaction.id, rule.pk, transaction.email, transaction.locale, new_token())
+        self.invitations[transaction.id] = invitation
+        self.new.append((invitation, row))
         if self.capped:
             self.recently_invited.add(transaction.email)
-        self.new.append(invitation)
         return Outcome.SCHEDULED, invitation
 
     def save(self) -> None:
-        Invitation.objects.bulk_create(self.new)
+        columns = ["shop_id", "transaction_id", "rule_id", "email", "locale", "token", "status", "send_at"]
+        columns += ["sent_count", "claim_id", "attempts", "last_error", "created_at"]
+        created = self.db.value(self.now)
+        rows = [
+            (*row, planned.status, self.db.value(planned.send_at), 0, "", 0, "", created) for planned, row in self.new
+        ]
+        for (planned, _row), (pk,) in zip(self.new, self.db.insert(sql.table(Invitation), columns, rows), strict=True):
+            planned.id = pk
         if self.to_cancel:
-            Invitation.objects.filter(pk__in=self.to_cancel, status=Invitation.Status.PENDING).update(
-                status=Invitation.Status.CANCELLED, claimed_until=None
+            self.db.execute(
+                f"UPDATE {sql.table(Invitation)} SET status = %s, claimed_until = NULL"
+                f" WHERE status = %s AND id IN ({sql.marks(len(self.to_cancel))})",
+                [Status.CANCELLED, Status.PENDING, *self.to_cancel],
             )
 
 
@@ -107,8 +135,8 @@ def suppress_address(*, email: str, reason: str, shop: Shop | None) -> Suppressi
     email = email.strip().lower()
     with db_transaction.atomic():
         suppression, _created = Suppression.objects.get_or_create(shop=shop, email=email, defaults={"reason": reason})
-        pending = Invitation.objects.filter(email=email, status=Invitation.Status.PENDING)
+        pending = Invitation.objects.filter(email=email, status=Status.PENDING)
         if shop is not None:
             pending = pending.filter(shop=shop)
-        pending.update(status=Invitation.Status.SUPPRESSED, claimed_until=None)
+        pending.update(status=Status.SUPPRESSED, claimed_until=None)
     return suppression

@@ -41,8 +41,8 @@ class InvitationRule(models.Model):
     def __str__(self) -> str:
         return f"{self.delay_amount} {self.delay_unit} after {self.event_type_id}"
 
-    def first_send_at(self, transaction: Transaction) -> dt.datetime:
-        return self._after(transaction.date, self.delay_amount, self.delay_unit, transaction.shop)
+    def first_send_at(self, transaction_date: dt.datetime, shop: Shop) -> dt.datetime:
+        return self._after(transaction_date, self.delay_amount, self.delay_unit, shop)
 
     def reminder_send_at(self, previous_send: dt.datetime, shop: Shop) -> dt.datetime:
         return self._after(previous_send, self.reminder_interval_amount, self.reminder_interval_unit, shop)
@@ -58,10 +58,10 @@ class InvitationRule(models.Model):
             time_of_day=self.send_time,
         )
 
-    def is_too_old(self, transaction: Transaction, now: dt.datetime) -> bool:
+    def is_too_old(self, transaction_date: dt.datetime, now: dt.datetime) -> bool:
         if self.max_transaction_age_days is None:
             return False
-        return transaction.date < now - dt.timedelta(days=self.max_transaction_age_days)
+        return transaction_date < now - dt.timedelta(days=self.max_transaction_age_days)
 
 
 class MessageKind(models.TextChoices):
@@ -108,7 +108,8 @@ class Invitation(models.Model):
         SUPPRESSED = "suppressed"  # the address objected, bounced or complained
         FAILED = "failed"  # sending failed DISPATCH_MAX_ATTEMPTS times
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
+    # No index of its own: invitation_by_address leads with it.
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     # One invitation per transaction, whatever happens: the database holds the rule.
     transaction = models.OneToOneField(Transaction, on_delete=models.CASCADE, related_name="invitation")
     rule = models.ForeignKey(InvitationRule, on_delete=models.SET_NULL, null=True, related_name="invitations")

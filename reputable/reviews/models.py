@@ -11,7 +11,8 @@ STARS = [MinValueValidator(1), MaxValueValidator(5)]
 
 
 class Product(models.Model):
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
+    # No index of its own: the (shop, key) constraint leads with it.
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products", db_index=False)
     # The identity within the shop: the SKU, or the name where a shop has no SKUs.
     key = models.CharField(max_length=255)
     sku = models.CharField(max_length=100, blank=True)

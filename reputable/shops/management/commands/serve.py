@@ -16,7 +16,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per CPU)")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="Python threads per worker (default 1: more only contend for the GIL)",
+        )
         parser.add_argument("--no-dispatcher", action="store_true", help="run the web app only")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,6 +41,7 @@ class Command(BaseCommand):
                 port=options["port"],
                 interface=Interfaces.WSGI,
                 workers=options["workers"],
+                blocking_threads=options["threads"],
             ).serve()
         finally:
             if dispatcher is not None:
