@@ -3,7 +3,8 @@
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db import transaction as db_transaction
@@ -48,35 +49,43 @@ class Recorded:
     created: bool  # False: the same event was recorded before, nothing new was stored
 
 
+RULE_COLUMNS = [
+    "id",
+    "delay_amount",
+    "delay_unit",
+    "send_time",
+    "reminder_count",
+    "reminder_interval_amount",
+    "reminder_interval_unit",
+    "max_transaction_age_days",
+]
+
+
 def active_event_types(shop: Shop) -> dict[str, ActiveType]:
     """The shop's active event types by key, with their active rules: one query."""
-    rule_columns = [
-        "id",
-        "delay_amount",
-        "delay_unit",
-        "send_time",
-        "reminder_count",
-        "reminder_interval_amount",
-        "reminder_interval_unit",
-        "max_transaction_age_days",
-    ]
     with connection.cursor() as cursor:
         rows = sql.Statements(cursor).fetch(
-            f"SELECT t.id, t.key, t.is_stop, {', '.join('r.' + c for c in rule_columns)}"
+            f"SELECT t.id, t.key, t.is_stop, {', '.join('r.' + c for c in RULE_COLUMNS)}"
             f" FROM {sql.table(EventType)} t LEFT JOIN {sql.table(InvitationRule)} r"
             " ON r.event_type_id = t.id AND r.is_active"
             " WHERE t.shop_id = %s AND t.is_active",
             [shop.pk],
         )
-    types = {}
-    for type_id, key, is_stop, *rule in rows:
-        active_rule = None
-        if rule[0] is not None:
-            values = dict(zip(rule_columns, rule, strict=True))
-            values["send_time"] = sql.to_time(values["send_time"])
-            active_rule = InvitationRule(event_type_id=type_id, is_active=True, **values)
-        types[key] = ActiveType(type_id, key, bool(is_stop), active_rule)
-    return types
+    return {
+        key: ActiveType(type_id, key, bool(is_stop), _rule(type_id, *rule) if rule[0] is not None else None)
+        for type_id, key, is_stop, *rule in rows
+    }
+
+
+@lru_cache(maxsize=1024)
+def _rule(type_id: int, *row: Any) -> InvitationRule:
+    """A rule from its row, made once per distinct row: any change to the rule is a new row.
+
+    Ingestion only reads it (delays, age limit); nothing saves it.
+    """
+    values = dict(zip(RULE_COLUMNS, row, strict=True))
+    values["send_time"] = sql.to_time(values["send_time"])
+    return InvitationRule(event_type_id=type_id, is_active=True, **values)
 
 
 def record_events(*, shop: Shop, items: Sequence[tuple[ActiveType, EventIn]]) -> list[Recorded]:
@@ -137,20 +146,13 @@ def _serialise_ingestion(db: sql.Statements, shop: Shop) -> None:
 def _transactions_for(
     db: sql.Statements, shop: Shop, items: Sequence[EventIn], now: dt.datetime
 ) -> dict[str, IncomingTransaction]:
-    """The shop's transactions by reference, creating those seen for the first time."""
-    references = list({data.transaction.reference for data in items})
-    found = {
-        ref: IncomingTransaction(pk, ref, sql.to_datetime(date), email, locale, new=False)
-        for pk, ref, date, email, locale in db.fetch(
-            f"SELECT id, reference, date, email, locale FROM {sql.table(Transaction)}"
-            f" WHERE shop_id = %s AND reference IN ({sql.marks(len(references))})",
-            [shop.pk, *references],
-        )
-    }
+    """The shop's transactions by reference: inserted where new, read where stored before.
+
+    New orders are the common case, so the INSERT comes first and skips the known ones.
+    """
     first: dict[str, EventIn] = {}
     for data in items:
-        if data.transaction.reference not in found:
-            first.setdefault(data.transaction.reference, data)
+        first.setdefault(data.transaction.reference, data)
     columns = [
         "shop_id",
         "reference",
@@ -177,10 +179,27 @@ def _transactions_for(
         )
         for ref, data in first.items()
     ]
-    for (ref, data), (pk,) in zip(first.items(), db.insert(sql.table(Transaction), columns, rows), strict=True):
+    inserted = db.insert(
+        sql.table(Transaction),
+        columns,
+        rows,
+        returning="id, reference",
+        suffix="ON CONFLICT (shop_id, reference) DO NOTHING",
+    )
+    found: dict[str, IncomingTransaction] = {}
+    for pk, ref in inserted:
+        data = first[ref]
         found[ref] = IncomingTransaction(
             pk, ref, data.transaction.date, data.customer.email, data.customer.locale, new=True
         )
+    known = [ref for ref in first if ref not in found]
+    if known:
+        for pk, ref, date, email, locale in db.fetch(
+            f"SELECT id, reference, date, email, locale FROM {sql.table(Transaction)}"
+            f" WHERE shop_id = %s AND reference IN ({sql.marks(len(known))})",
+            [shop.pk, *known],
+        ):
+            found[ref] = IncomingTransaction(pk, ref, sql.to_datetime(date), email, locale, new=False)
     return found
 
 

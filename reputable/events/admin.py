@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reputable.events.models import Event, EventType, Transaction
+from reputable.events.models import Event, EventType, Transaction, TransactionProduct
 
 
 @admin.register(EventType)
@@ -16,9 +16,14 @@ class EventInline(admin.TabularInline):
     can_delete = False
 
 
+class ProductInline(admin.TabularInline):
+    model = TransactionProduct
+    extra = 0
+    raw_id_fields = ["product"]
+
+
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
     list_display = ["reference", "shop", "date", "email"]
     search_fields = ["reference", "email"]
-    inlines = [EventInline]
-    raw_id_fields = ["products"]
+    inlines = [ProductInline, EventInline]

@@ -44,7 +44,9 @@ class Transaction(models.Model):
     last_name = models.CharField(max_length=100, blank=True)
     locale = models.CharField(max_length=8, blank=True)
     estimated_delivery_date = models.DateField(null=True, blank=True)
-    products = models.ManyToManyField("reviews.Product", related_name="transactions", blank=True)
+    products = models.ManyToManyField(
+        "reviews.Product", related_name="transactions", blank=True, through="TransactionProduct"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -52,6 +54,20 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class TransactionProduct(models.Model):
+    """A product bought in a transaction (the many-to-many link, with one index fewer)."""
+
+    # Indexed by one_link_per_product, which leads with it.
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, db_index=False)
+    product = models.ForeignKey("reviews.Product", on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["transaction", "product"], name="one_link_per_product")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}:{self.product_id}"
 
 
 class Event(models.Model):
@@ -71,16 +87,22 @@ class Event(models.Model):
     # more B-tree page written by every ingested event.
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="events", db_index=False)
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    # Indexed by one_event_per_type, which leads with it.
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events", db_index=False)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     invitation = models.ForeignKey(
-        "invitations.Invitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        "invitations.Invitation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,  # only read through the event; invitations are never deleted alone
     )
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         # The idempotency key: the same type for the same transaction is the same event.
-        constraints = [models.UniqueConstraint(fields=["event_type", "transaction"], name="one_event_per_type")]
+        constraints = [models.UniqueConstraint(fields=["transaction", "event_type"], name="one_event_per_type")]
         ordering = ["id"]
 
     def __str__(self) -> str:

@@ -112,7 +112,13 @@ class Invitation(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     # One invitation per transaction, whatever happens: the database holds the rule.
     transaction = models.OneToOneField(Transaction, on_delete=models.CASCADE, related_name="invitation")
-    rule = models.ForeignKey(InvitationRule, on_delete=models.SET_NULL, null=True, related_name="invitations")
+    rule = models.ForeignKey(
+        InvitationRule,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="invitations",
+        db_index=False,  # rules are deactivated, hardly ever deleted: no index to write per invitation
+    )
     email = models.EmailField()
     locale = models.CharField(max_length=8)
     # The secret in the customer's review and unsubscribe links.

@@ -55,5 +55,20 @@ def test_staff_can_deactivate_a_rule_in_the_admin(alice: ShopAccess) -> None:
     assert (rule.is_active, rule.delay_amount, rule.delay_unit) == (False, 3, "business_days")
 
 
+def test_staff_see_a_transaction_with_its_products_and_events(alice: ShopAccess) -> None:
+    from reputable.conftest import checkout
+    from reputable.events.models import Transaction
+
+    alice.post("/api/v1/events", checkout())
+    client = Client()
+    client.force_login(User.objects.create_superuser("staff", "staff@example.com", "pw"))
+
+    page = client.get(f"/admin/events/transaction/{Transaction.objects.get().pk}/change/")
+
+    assert page.status_code == 200
+    assert "Green tea" in page.content.decode()  # the product, beside its raw id
+    assert "scheduled" in page.content.decode()  # the event and its outcome
+
+
 def test_outsiders_are_sent_to_the_login(db: None) -> None:
     assert Client().get("/admin/events/eventtype/").status_code == 302
