@@ -78,29 +78,15 @@ def _publish(invitation: Invitation, data: ReviewInput, now: dt.datetime) -> Rev
     return review
 
 
-def _content(review: Review) -> dict[str, object]:
-    return {
-        "rating": review.rating,
-        "delivery_rating": review.delivery_rating,
-        "service_rating": review.service_rating,
-        "title": review.title,
-        "body": review.body,
-        "name_display": review.name_display,
-        "products": {str(pr.product_id): [pr.rating, pr.body] for pr in review.product_reviews.all()},
-    }
+def _content(review: Review | ReviewInput, products: dict[int, tuple[int, str]]) -> dict[str, object]:
+    """What a review says, as kept in its revisions."""
+    written: dict[str, object] = {f: getattr(review, f) for f in Review.WRITTEN_FIELDS}
+    return written | {"products": {str(pid): list(rating) for pid, rating in products.items()}}
 
 
 def _edit(review: Review, invitation: Invitation, data: ReviewInput, now: dt.datetime) -> None:
-    before = _content(review)
-    proposed = {
-        "rating": data.rating,
-        "delivery_rating": data.delivery_rating,
-        "service_rating": data.service_rating,
-        "title": data.title,
-        "body": data.body,
-        "name_display": data.name_display,
-        "products": {str(pid): [stars, text] for pid, (stars, text) in data.products.items()},
-    }
+    before = _content(review, {pr.product_id: (pr.rating, pr.body) for pr in review.product_reviews.all()})
+    proposed = _content(data, data.products)
     if proposed == before:
         return  # the same form sent twice
     ReviewRevision.objects.create(review=review, content=before, created_at=now)

@@ -1,12 +1,15 @@
 """The review form: parsing and validation only; `submit_review` does the writing."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from reputable.reviews.actions import ReviewInput
 from reputable.reviews.models import Product, Review
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 STAR_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
@@ -16,26 +19,18 @@ def plain_text(value: str) -> str:
     return value.replace("\r\n", "\n").strip()
 
 
+def optional_stars(label: "str | _StrPromise") -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label, choices=STAR_CHOICES, coerce=int, empty_value=None, required=False, widget=forms.RadioSelect
+    )
+
+
 class ReviewForm(forms.Form):
     rating = forms.TypedChoiceField(
         label=_("Your overall rating of the shop"), choices=STAR_CHOICES, coerce=int, widget=forms.RadioSelect
     )
-    delivery_rating = forms.TypedChoiceField(
-        label=_("Delivery"),
-        choices=STAR_CHOICES,
-        coerce=int,
-        empty_value=None,
-        required=False,
-        widget=forms.RadioSelect,
-    )
-    service_rating = forms.TypedChoiceField(
-        label=_("Customer service"),
-        choices=STAR_CHOICES,
-        coerce=int,
-        empty_value=None,
-        required=False,
-        widget=forms.RadioSelect,
-    )
+    delivery_rating = optional_stars(_("Delivery"))
+    service_rating = optional_stars(_("Customer service"))
     title = forms.CharField(label=_("Title"), max_length=120, required=False)
     body = forms.CharField(
         label=_("Your review"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 6})
@@ -55,14 +50,7 @@ class ReviewForm(forms.Form):
             (Review.NameDisplay.ANONYMOUS, _("Anonymous")),
         ]
         for product in products:
-            self.fields[f"product_{product.pk}_rating"] = forms.TypedChoiceField(
-                label=product.name,
-                choices=STAR_CHOICES,
-                coerce=int,
-                empty_value=None,
-                required=False,
-                widget=forms.RadioSelect,
-            )
+            self.fields[f"product_{product.pk}_rating"] = optional_stars(product.name)
             self.fields[f"product_{product.pk}_body"] = forms.CharField(
                 label=_("About %(product)s") % {"product": product.name},
                 max_length=2000,
@@ -98,14 +86,7 @@ class ReviewForm(forms.Form):
 
     @classmethod
     def initial_from(cls, review: Review) -> dict[str, Any]:
-        initial: dict[str, Any] = {
-            "rating": review.rating,
-            "delivery_rating": review.delivery_rating,
-            "service_rating": review.service_rating,
-            "title": review.title,
-            "body": review.body,
-            "name_display": review.name_display,
-        }
+        initial: dict[str, Any] = {f: getattr(review, f) for f in Review.WRITTEN_FIELDS}
         for pr in review.product_reviews.all():
             initial[f"product_{pr.product_id}_rating"] = pr.rating
             initial[f"product_{pr.product_id}_body"] = pr.body

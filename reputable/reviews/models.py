@@ -42,6 +42,9 @@ class ReviewQuerySet(models.QuerySet["Review"]):
 class Review(models.Model):
     """A customer's review of a shop, published the moment it is written."""
 
+    # What the customer writes (and may change within the edit window), besides product ratings.
+    WRITTEN_FIELDS = ("rating", "delivery_rating", "service_rating", "title", "body", "name_display")
+
     class Status(models.TextChoices):
         PUBLISHED = "published"
         REMOVED = "removed"  # only by a documented decision; leaves a public stub
