@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/dispatch.py [--messages 1000] [--subprocess [K]] [--profile TOP]
 
-1. An aiosmtpd sink on 127.0.0.1 (background thread) accepts and counts messages.
-2. Baseline: one smtplib.SMTP connection sends N prebuilt multipart (text + html) messages
-   of about the size the app sends (bytes built before the clock starts). For context only,
-   the same loop is timed again with each message built (stdlib email package) inside it.
-3. The app, in-process against a fresh temporary SQLite database: a shop whose checkout rule
+1. An aiosmtpd sink on 127.0.0.1 (background thread) accepts and counts messages, and keeps
+   the envelope and bytes of each.
+2. The app, in-process against a fresh temporary SQLite database: a shop whose checkout rule
    sends at once (delay 0 minutes, no reminders, frequency cap 0), N checkout events ingested
    through the batch API with Django's test client (not timed), then the dispatcher's
    `Command().handle_one()` called until it finds no work (timed). The sink must receive
    exactly N messages and every invitation must be completed.
+3. Baseline: one smtplib.SMTP connection sends the very messages the sink received from the
+   app (same envelopes, same bytes, in the same order) into the same sink. For context only,
+   a loop that builds messages of about the same size with the stdlib email package and
+   sends them is timed too.
    With --subprocess [K], N more events are ingested and K concurrent `reputable dispatch`
    passes (default 1) run as subprocesses; their wall time (with interpreter and Django
    start-up) and the span between the first and the last message at the sink are reported,
@@ -57,6 +59,7 @@ class Sink:
             self.first = 0.0  # perf_counter() of the first and the last message
             self.last = 0.0
             self.recipients: set[str] = set()
+            self.kept: list[tuple[str, str, bytes]] = []  # (sender, recipient, bytes) of each
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
         now = time.perf_counter()
@@ -64,6 +67,7 @@ class Sink:
             self.count += 1
             self.bytes += len(envelope.content)
             self.recipients.update(envelope.rcpt_tos)
+            self.kept.append((envelope.mail_from, envelope.rcpt_tos[0], envelope.original_content))
             if self.count == 1:
                 self.first = now
             self.last = now
@@ -87,8 +91,8 @@ def start_sink(sink: Sink):  # noqa: ANN201
 # --- baseline -----------------------------------------------------------------------------------
 
 
-def prebuilt_messages(n: int) -> list[tuple[str, str, bytes]]:
-    """N multipart text + html messages of about 3 KB, shaped like an invitation."""
+def built_messages(n: int) -> list[tuple[str, str, bytes]]:
+    """N multipart text + html messages of about 3 KB, shaped like an invitation (reference row)."""
     paragraph = (
         "thank you for your order {ref} at Bench shop. How was your experience with the shop and"
         " the products you bought? Your review helps other shoppers, whatever it says."
@@ -301,22 +305,6 @@ def main() -> int:
     data_dir = Path(temp.name)
     profile = cProfile.Profile() if args.profile else None
     try:
-        step(f"baseline: smtplib, {n} prebuilt messages over one connection")
-        messages = prebuilt_messages(n)
-        runs, received = [], []
-        for _ in range(args.repeat):  # the fastest run counts: the baseline errs on the fast side
-            sink.reset()
-            runs.append(baseline(port, messages))
-            received.append(sink.count)
-        checks.append((f"baseline: the sink received {received} of {n} messages", set(received) == {n}))
-        rows.append(Row("baseline: smtplib.sendmail of prebuilt bytes, 1 connection", min(runs), n, sink.bytes / n))
-
-        step("reference: building each message with the email package, then sending it")
-        sink.reset()
-        start = time.perf_counter()
-        baseline(port, prebuilt_messages(n))
-        rows.append(Row("(reference: stdlib email build + send, not a target)", time.perf_counter() - start, n))
-
         step(f"app: shop, rule due at once, {n} events ingested (not timed)")
         setup_django(data_dir, port)
         client = prepare_shop()
@@ -327,7 +315,8 @@ def main() -> int:
         step("app: Command().handle_one() until no work")
         sink.reset()
         seconds, steps = dispatch_in_process(profile)
-        rows.append(Row("app: Command().handle_one() loop, in-process", seconds, n, sink.bytes / n, TARGET))
+        app = Row("app: Command().handle_one() loop, in-process", seconds, n, sink.bytes / n, TARGET)
+        sent = sink.kept
         from reputable.invitations.models import Invitation
 
         completed = Invitation.objects.filter(status=Invitation.Status.COMPLETED).count()
@@ -335,6 +324,24 @@ def main() -> int:
         checks.append((f"app: the sink received {sink.count} messages (expected exactly {n})", sink.count == n))
         checks.append((f"app: {len(sink.recipients)} distinct recipients (expected {n})", len(sink.recipients) == n))
         checks.append((f"app: {completed} invitations completed (expected {n})", completed == n))
+
+        if not sent:
+            raise SystemExit("the app sent nothing: no baseline to compare with")
+        step(f"baseline: smtplib, the app's {len(sent)} messages again over one connection")
+        runs, received = [], []
+        for _ in range(args.repeat):  # the fastest run counts: the baseline errs on the fast side
+            sink.reset()
+            runs.append(baseline(port, sent))
+            received.append(sink.kept == sent)
+        checks.append((f"baseline: the sink received the app's messages, byte for byte: {received}", all(received)))
+        rows.append(Row("baseline: smtplib.sendmail of the app's bytes, 1 connection", min(runs), len(sent), sink.bytes / n))
+        rows.append(app)
+
+        step("reference: building each message with the email package, then sending it")
+        sink.reset()
+        start = time.perf_counter()
+        baseline(port, built_messages(n))
+        rows.append(Row("(reference: stdlib email build + send, not a target)", time.perf_counter() - start, n))
 
         if args.subprocess:
             k = args.subprocess

@@ -1,6 +1,8 @@
+import datetime as dt
 import logging
 import signal
 import threading
+from collections import deque
 from types import FrameType
 from typing import Any
 
@@ -10,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from reputable.invitations import dispatch
-from reputable.invitations.messages import build_message
+from reputable.invitations.messages import Composer
 
 log = logging.getLogger("reputable.dispatch")
 
@@ -23,30 +25,59 @@ class Command(BaseCommand):
         self.stopping = threading.Event()
         # One mail connection, kept open while there is work (SMTP sessions are costly).
         self.mail = mailers.default
+        # Claimed rows not yet sent, in order, and the messages' skeletons (see messages.py).
+        self.batch: deque[dispatch.Claimed] = deque()
+        self.looked_at = timezone.now()  # when the batch's rows were last read (claim or recheck)
+        self.composer = Composer()
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep running until SIGTERM or Ctrl-C")
 
     def handle_one(self) -> bool:
-        """Send the next message of one due invitation. Returns whether there was work."""
+        """Send the next message of one due invitation. Returns whether there was work.
+
+        Due rows are claimed in batches and handed out one per call. A row that was reviewed,
+        cancelled or taken over since the claim or the last recheck is skipped.
+        """
         now = timezone.now()
-        invitation = dispatch.claim_next(now)
-        if invitation is None:
-            return False
+        while True:
+            item = self.next_claimed(now)
+            if item is None:
+                return False
+            if item.check is not dispatch.Check.GONE:
+                break
         try:
-            if dispatch.is_suppressed(invitation):
-                dispatch.record_suppressed(invitation)
+            if item.check is dispatch.Check.SUPPRESSED:
+                dispatch.record_suppressed(item)
                 return True
-            message = build_message(invitation)
+            message = self.composer.compose(item.letter, item.templates, now)
             self.mail.open()  # opened here, it stays open across messages
             self.mail.send_messages([message])
         except Exception as error:  # noqa: BLE001 - one bad row must never stop the dispatcher
-            log.warning("invitation %s: sending failed: %r", invitation.pk, error)
+            log.warning("invitation %s: sending failed: %r", item.pk, error)
             self.close_mail()  # the session may be broken; the next send opens a fresh one
-            dispatch.record_failure(invitation, now, f"{type(error).__name__}: {error}")
+            dispatch.record_failure(item, now, f"{type(error).__name__}: {error}")
             return True
-        dispatch.record_sent(invitation, now)
+        dispatch.record_sent(item, now)
         return True
+
+    def next_claimed(self, now: dt.datetime) -> dispatch.Claimed | None:
+        """The next claimed row whose lease still has time enough; claims a batch when none is left."""
+        if self.batch and now + dispatch.lease_margin() >= self.batch[0].claimed_until:
+            self.release()  # the lease is nearly over: another dispatcher may take these soon
+        if not self.batch:
+            self.batch.extend(dispatch.claim_batch(now))
+            self.looked_at = now
+        elif now - self.looked_at >= dispatch.RECHECK:
+            dispatch.recheck(self.batch)
+            self.looked_at = now
+        return self.batch.popleft() if self.batch else None
+
+    def release(self) -> None:
+        """Give back the claimed rows not sent yet (when stopping, or when their lease runs low)."""
+        if self.batch:
+            dispatch.release(list(self.batch))
+            self.batch.clear()
 
     def close_mail(self) -> None:
         try:
@@ -78,5 +109,6 @@ class Command(BaseCommand):
             if not busy:
                 self.close_mail()
                 self.stopping.wait(settings.DISPATCH_IDLE_SECONDS)
+        self.release()
         self.close_mail()
         log.info("dispatcher: stopped")
