@@ -8,7 +8,8 @@
    sends at once (delay 0 minutes, no reminders, frequency cap 0), N checkout events ingested
    through the batch API with Django's test client (not timed), then the dispatcher's
    `Command().handle_one()` called until it finds no work (timed). The sink must receive
-   exactly N messages and every invitation must be completed.
+   exactly N messages and every invitation must be completed. Run --repeat times (N new
+   events each time); the fastest pass counts.
 3. Baseline: one smtplib.SMTP connection sends the very messages the sink received from the
    app (same envelopes, same bytes, in the same order) into the same sink. For context only,
    a loop that builds messages of about the same size with the stdlib email package and
@@ -287,7 +288,9 @@ def main() -> int:
         metavar="K",
         help="also run K concurrent `reputable dispatch` passes as subprocesses (default K=1), for information",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="baseline runs, the fastest counts (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="baseline runs and app passes, the fastest of each counts (default 3)"
+    )
     parser.add_argument(
         "--profile", type=int, metavar="TOP", default=0, help="run the in-process pass under cProfile, print TOP lines"
     )
@@ -305,25 +308,41 @@ def main() -> int:
     data_dir = Path(temp.name)
     profile = cProfile.Profile() if args.profile else None
     try:
-        step(f"app: shop, rule due at once, {n} events ingested (not timed)")
+        step(f"app: shop, rule due at once; {args.repeat} x ({n} events ingested (not timed), dispatched)")
         setup_django(data_dir, port)
         client = prepare_shop()
-        ingest(client, n, "A")
-        due = pending_due()
-        checks.append((f"app: {due} invitations due before the pass (expected {n})", due == n))
-
-        step("app: Command().handle_one() until no work")
-        sink.reset()
-        seconds, steps = dispatch_in_process(profile)
-        app = Row("app: Command().handle_one() loop, in-process", seconds, n, sink.bytes / n, TARGET)
-        sent = sink.kept
         from reputable.invitations.models import Invitation
 
+        app_runs: list[float] = []
+        sent: list[tuple[str, str, bytes]] = []
+        for r in range(args.repeat):  # the fastest pass counts, as for the baseline
+            ingest(client, n, f"A{r}-")
+            due = pending_due()
+            checks.append((f"app pass {r + 1}: {due} invitations due before it (expected {n})", due == n))
+            sink.reset()
+            seconds, steps = dispatch_in_process(profile if r == 0 else None)
+            app_runs.append(seconds)
+            sent = sent or sink.kept
+            checks.append((f"app pass {r + 1}: handle_one() found work {steps} times (expected {n})", steps == n))
+            checks.append(
+                (f"app pass {r + 1}: the sink received {sink.count} messages (expected {n})", sink.count == n)
+            )
+            checks.append(
+                (
+                    f"app pass {r + 1}: {len(sink.recipients)} distinct recipients (expected {n})",
+                    len(sink.recipients) == n,
+                )
+            )
+        app = Row(
+            "app: Command().handle_one() loop, in-process",
+            min(app_runs),
+            n,
+            len(b"".join(m[2] for m in sent)) / n,
+            TARGET,
+        )
         completed = Invitation.objects.filter(status=Invitation.Status.COMPLETED).count()
-        checks.append((f"app: handle_one() found work {steps} times (expected {n})", steps == n))
-        checks.append((f"app: the sink received {sink.count} messages (expected exactly {n})", sink.count == n))
-        checks.append((f"app: {len(sink.recipients)} distinct recipients (expected {n})", len(sink.recipients) == n))
-        checks.append((f"app: {completed} invitations completed (expected {n})", completed == n))
+        total = n * args.repeat
+        checks.append((f"app: {completed} invitations completed (expected {total})", completed == total))
 
         if not sent:
             raise SystemExit("the app sent nothing: no baseline to compare with")
@@ -334,7 +353,9 @@ def main() -> int:
             runs.append(baseline(port, sent))
             received.append(sink.kept == sent)
         checks.append((f"baseline: the sink received the app's messages, byte for byte: {received}", all(received)))
-        rows.append(Row("baseline: smtplib.sendmail of the app's bytes, 1 connection", min(runs), len(sent), sink.bytes / n))
+        rows.append(
+            Row("baseline: smtplib.sendmail of the app's bytes, 1 connection", min(runs), len(sent), sink.bytes / n)
+        )
         rows.append(app)
 
         step("reference: building each message with the email package, then sending it")
@@ -355,7 +376,7 @@ def main() -> int:
             span = sink.last - sink.first
             rows.append(Row(f"app: {k} x `reputable dispatch`, wall time with start-up", seconds, n))
             rows.append(Row("app: same, first to last message at the sink", span, n - 1))
-            fresh = len(sink.recipients - {f"customer-A{i}@example.nl" for i in range(n)})
+            fresh = len({r for r in sink.recipients if r.startswith("customer-S")})
             said = "; ".join(outputs)
             checks.append((f"subprocess: the sink received {sink.count} messages ({said})", sink.count == n))
             checks.append((f"subprocess: {fresh} distinct new recipients (expected {n})", fresh == n))

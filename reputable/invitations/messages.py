@@ -293,8 +293,8 @@ class Composer:
         language = language_for(letter.locale, shop)
         own = (templates or {}).get((letter.kind, language))
         has_first_name = bool(letter.first_name)
-        key = (shop.pk, shop.name, shop.display_sender, shop.reply_to, letter.kind, language, own, has_first_name)
-        key += (settings.BASE_URL, settings.DEFAULT_FROM_EMAIL)
+        key: tuple[object, ...] = (shop.pk, shop.name, shop.display_sender, shop.reply_to, letter.kind, language)
+        key += (own, has_first_name, settings.BASE_URL, settings.DEFAULT_FROM_EMAIL)
         skeleton = self.skeletons.get(key)
         if skeleton is None:
             if len(self.skeletons) >= self.MAX_SKELETONS:

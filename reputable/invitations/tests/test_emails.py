@@ -10,6 +10,7 @@ import pytest
 from reputable.conftest import MONDAY, ShopAccess, SmtpSink, checkout, run_dispatcher
 from reputable.invitations.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
+from reputable.shops.models import Shop
 
 WEEK = dt.timedelta(days=7)
 
@@ -185,3 +186,21 @@ def test_a_template_can_be_removed_to_return_to_the_default(alice: ShopAccess) -
     assert alice.api.delete("/api/v1/message-templates/reminder/de").status_code == 204
     assert alice.api.delete("/api/v1/message-templates/reminder/de").status_code == 404
     assert alice.put("/api/v1/message-templates/reminder/fr", {"subject": "x", "body": "y"}).status_code == 422
+
+
+def test_line_breaks_in_shop_names_are_rejected(alice: ShopAccess) -> None:
+    for field in ("name", "sender_name"):
+        response = alice.patch("/api/v1/shop", {field: "Tea\r\nBcc: victim@example.com"})
+
+        assert response.status_code == 422
+        assert response.json()["fields"][0]["field"] == field
+
+
+def test_a_stored_name_with_line_breaks_cannot_inject_headers(alice: ShopAccess, mailer: Mailer) -> None:
+    Shop.objects.filter(pk=alice.shop.pk).update(name="Tea\r\nBcc: victim@example.com", sender_name="A\nX-Evil: 1")
+
+    message = mailer.invite(customer={"email": "jan@example.nl", "locale": "pl"})
+
+    assert message["Bcc"] is None
+    assert message["X-Evil"] is None
+    assert message["From"].addresses[0].display_name == "A X-Evil: 1"  # kept as text, on one line

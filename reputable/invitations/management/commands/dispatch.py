@@ -27,7 +27,6 @@ class Command(BaseCommand):
         self.mail = mailers.default
         # Claimed rows not yet sent, in order, and the messages' skeletons (see messages.py).
         self.batch: deque[dispatch.Claimed] = deque()
-        self.looked_at = timezone.now()  # when the batch's rows were last read (claim or recheck)
         self.composer = Composer()
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,18 +35,19 @@ class Command(BaseCommand):
     def handle_one(self) -> bool:
         """Send the next message of one due invitation. Returns whether there was work.
 
-        Due rows are claimed in batches and handed out one per call. A row that was reviewed,
-        cancelled or taken over since the claim or the last recheck is skipped.
+        Due rows are claimed in batches and handed out one per call; each is re-checked just
+        before its send, and skipped if it was reviewed, cancelled or taken over meanwhile.
         """
         now = timezone.now()
         while True:
             item = self.next_claimed(now)
             if item is None:
                 return False
-            if item.check is not dispatch.Check.GONE:
+            check = dispatch.recheck(item)
+            if check is not dispatch.Check.GONE:
                 break
         try:
-            if item.check is dispatch.Check.SUPPRESSED:
+            if check is dispatch.Check.SUPPRESSED:
                 dispatch.record_suppressed(item)
                 return True
             message = self.composer.compose(item.letter, item.templates, now)
@@ -67,10 +67,6 @@ class Command(BaseCommand):
             self.release()  # the lease is nearly over: another dispatcher may take these soon
         if not self.batch:
             self.batch.extend(dispatch.claim_batch(now))
-            self.looked_at = now
-        elif now - self.looked_at >= dispatch.RECHECK:
-            dispatch.recheck(self.batch)
-            self.looked_at = now
         return self.batch.popleft() if self.batch else None
 
     def release(self) -> None:
@@ -109,6 +105,9 @@ class Command(BaseCommand):
             if not busy:
                 self.close_mail()
                 self.stopping.wait(settings.DISPATCH_IDLE_SECONDS)
-        self.release()
+        try:
+            self.release()
+        except Exception:  # the database went away: the leases run out by themselves
+            log.exception("dispatcher: giving back the claimed rows failed")
         self.close_mail()
         log.info("dispatcher: stopped")
