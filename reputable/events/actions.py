@@ -101,30 +101,12 @@ def record_events(*, shop: Shop, items: Sequence[tuple[ActiveType, EventIn]]) ->
         _serialise_ingestion(db, shop)
         transactions = _transactions_for(db, shop, [data for _type, data in items], now)
         known = _recorded_before(db, [t.id for t in transactions.values() if not t.new])
-        planner = InvitationPlanner(db, shop=shop, transactions=list(transactions.values()), now=now)
-        new: list[tuple[int, int, str, PlannedInvitation | None]] = []
-        new_items: list[EventIn] = []
+        fresh: dict[tuple[int, int], tuple[ActiveType, IncomingTransaction, EventIn]] = {}
         for event_type, data in items:
             tx = transactions[data.transaction.reference]
-            if (event_type.id, tx.id) in known:
-                continue  # recorded before, or earlier in this batch
-            outcome, invitation = planner.decide(event_type, tx)
-            known[(event_type.id, tx.id)] = (0, outcome, invitation)  # its id follows below
-            new.append((event_type.id, tx.id, outcome, invitation))
-            new_items.append(data)
-        planner.save()
-        received = db.value(now)
-        ids = db.insert(
-            sql.table(Event),
-            ["shop_id", "event_type_id", "transaction_id", "outcome", "invitation_id", "received_at"],
-            [
-                (shop.pk, type_id, tx_id, outcome, inv.id if inv else None, received)
-                for type_id, tx_id, outcome, inv in new
-            ],
-        )
-        for (type_id, tx_id, outcome, invitation), (event_id,) in zip(new, ids, strict=True):
-            known[(type_id, tx_id)] = (event_id, outcome, invitation)
-        _link_products(db, shop, new_items, transactions)
+            if (event_type.id, tx.id) not in known:  # else recorded before
+                fresh.setdefault((event_type.id, tx.id), (event_type, tx, data))  # once per batch
+        ids = _record_new(db, shop, list(fresh.values()), list(transactions.values()), now, known) if fresh else []
     created = {event_id for (event_id,) in ids}
     results = []
     for event_type, data in items:
@@ -133,6 +115,33 @@ def record_events(*, shop: Shop, items: Sequence[tuple[ActiveType, EventIn]]) ->
         results.append(Recorded(event_id, tx.reference, outcome, invitation, created=event_id in created))
         created.discard(event_id)
     return results
+
+
+def _record_new(
+    db: sql.Statements,
+    shop: Shop,
+    fresh: list[tuple[ActiveType, IncomingTransaction, EventIn]],
+    transactions: list[IncomingTransaction],
+    now: dt.datetime,
+    known: dict[tuple[int, int], tuple[int, str, PlannedInvitation | None]],
+) -> list[tuple[int]]:
+    """Decide and store the events not seen before; `known` learns them. Their ids."""
+    planner = InvitationPlanner(db, shop=shop, transactions=transactions, now=now)
+    decided = [(event_type.id, tx.id, *planner.decide(event_type, tx)) for event_type, tx, _data in fresh]
+    planner.save()
+    received = db.value(now)
+    ids = db.insert(
+        sql.table(Event),
+        ["shop_id", "event_type_id", "transaction_id", "outcome", "invitation_id", "received_at"],
+        [
+            (shop.pk, type_id, tx_id, outcome, inv.id if inv else None, received)
+            for type_id, tx_id, outcome, inv in decided
+        ],
+    )
+    for (type_id, tx_id, outcome, invitation), (event_id,) in zip(decided, ids, strict=True):
+        known[(type_id, tx_id)] = (event_id, outcome, invitation)
+    _link_products(db, shop, [data for _type, _tx, data in fresh], {t.reference: t for t in transactions})
+    return ids
 
 
 def _serialise_ingestion(db: sql.Statements, shop: Shop) -> None:
@@ -146,13 +155,22 @@ def _serialise_ingestion(db: sql.Statements, shop: Shop) -> None:
 def _transactions_for(
     db: sql.Statements, shop: Shop, items: Sequence[EventIn], now: dt.datetime
 ) -> dict[str, IncomingTransaction]:
-    """The shop's transactions by reference: inserted where new, read where stored before.
-
-    New orders are the common case, so the INSERT comes first and skips the known ones.
-    """
+    """The shop's transactions by reference, creating those seen for the first time."""
+    references = list({data.transaction.reference for data in items})
+    found = {
+        ref: IncomingTransaction(pk, ref, sql.to_datetime(date), email, locale, new=False)
+        for pk, ref, date, email, locale in db.fetch(
+            f"SELECT id, reference, date, email, locale FROM {sql.table(Transaction)}"
+            f" WHERE shop_id = %s AND reference IN ({sql.marks(len(references))})",
+            [shop.pk, *references],
+        )
+    }
     first: dict[str, EventIn] = {}
     for data in items:
-        first.setdefault(data.transaction.reference, data)
+        if data.transaction.reference not in found:
+            first.setdefault(data.transaction.reference, data)
+    if not first:
+        return found
     columns = [
         "shop_id",
         "reference",
@@ -179,27 +197,10 @@ def _transactions_for(
         )
         for ref, data in first.items()
     ]
-    inserted = db.insert(
-        sql.table(Transaction),
-        columns,
-        rows,
-        returning="id, reference",
-        suffix="ON CONFLICT (shop_id, reference) DO NOTHING",
-    )
-    found: dict[str, IncomingTransaction] = {}
-    for pk, ref in inserted:
-        data = first[ref]
+    for (ref, data), (pk,) in zip(first.items(), db.insert(sql.table(Transaction), columns, rows), strict=True):
         found[ref] = IncomingTransaction(
             pk, ref, data.transaction.date, data.customer.email, data.customer.locale, new=True
         )
-    known = [ref for ref in first if ref not in found]
-    if known:
-        for pk, ref, date, email, locale in db.fetch(
-            f"SELECT id, reference, date, email, locale FROM {sql.table(Transaction)}"
-            f" WHERE shop_id = %s AND reference IN ({sql.marks(len(known))})",
-            [shop.pk, *known],
-        ):
-            found[ref] = IncomingTransaction(pk, ref, sql.to_datetime(date), email, locale, new=False)
     return found
 
 

@@ -9,7 +9,7 @@ from django.db import transaction as db_transaction
 from reputable.events.models import Event, EventType
 from reputable.invitations.models import Invitation, Suppression
 from reputable.lib import sql
-from reputable.lib.tokens import new_token
+from reputable.lib.tokens import new_tokens
 from reputable.shops.models import Shop
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class InvitationPlanner:
         invitation = PlannedInvitation(
             None, Status.PENDING, max(rule.first_send_at(transaction.date, self.shop), self.now)
         )
-        row = (self.shop.pk, transaction.id, rule.pk, transaction.email, transaction.locale, new_token())
+        row = (self.shop.pk, transaction.id, rule.pk, transaction.email, transaction.locale)
         self.invitations[transaction.id] = invitation
         self.new.append((invitation, row))
         if self.capped:
@@ -117,8 +117,10 @@ class InvitationPlanner:
         columns = ["shop_id", "transaction_id", "rule_id", "email", "locale", "token", "status", "send_at"]
         columns += ["sent_count", "claim_id", "attempts", "last_error", "created_at"]
         created = self.db.value(self.now)
+        tokens = new_tokens(len(self.new))
         rows = [
-            (*row, planned.status, self.db.value(planned.send_at), 0, "", 0, "", created) for planned, row in self.new
+            (*row, token, planned.status, self.db.value(planned.send_at), 0, "", 0, "", created)
+            for (planned, row), token in zip(self.new, tokens, strict=True)
         ]
         for (planned, _row), (pk,) in zip(self.new, self.db.insert(sql.table(Invitation), columns, rows), strict=True):
             planned.id = pk

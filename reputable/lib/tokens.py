@@ -1,12 +1,18 @@
 """Secrets: unguessable tokens and the hashes we store instead of API keys."""
 
+import base64
 import hashlib
 import secrets
 
 
+def new_tokens(count: int) -> list[str]:
+    """URL-safe tokens of 192 random bits each (review and unsubscribe links), in one draw."""
+    raw = secrets.token_bytes(24 * count)
+    return [base64.urlsafe_b64encode(raw[n : n + 24]).decode() for n in range(0, 24 * count, 24)]
+
+
 def new_token() -> str:
-    """A URL-safe token of 192 random bits (for review and unsubscribe links)."""
-    return secrets.token_urlsafe(24)
+    return new_tokens(1)[0]
 
 
 def new_api_key() -> str:
