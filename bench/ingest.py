@@ -1,6 +1,6 @@
 """Ingestion throughput against raw sqlite3 baselines measured in the same run.
 
-    .venv/bin/python bench/ingest.py [--single 2000] [--clients 4] [--batches 10] ...  (--help)
+    .venv/bin/python bench/ingest.py [--single 2000] [--clients 4] [--batches 20] ...  (--help)
 
 Steps, each against a fresh temporary REPUTABLE_DATA_DIR (SQLite):
 
@@ -404,8 +404,8 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=2000, help="events posted one per request in b (default 2000)")
     parser.add_argument("--clients", type=int, default=4, help="client processes in b (default 4)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed events per client before b (default 20)")
-    parser.add_argument("--batches", type=int, default=10, help="batches of 1,000 events in d and e (default 10)")
-    parser.add_argument("--batch-clients", type=int, default=1, help="client processes in d and e (default 1)")
+    parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 events in d and e (default 20)")
+    parser.add_argument("--batch-clients", type=int, default=2, help="client processes in d and e (default 2)")
     parser.add_argument("--workers", type=int, default=None, help="server workers (default: what serve picks)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folders")
     args = parser.parse_args()

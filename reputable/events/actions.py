@@ -126,6 +126,7 @@ def _record_new(
     known: dict[tuple[int, int], tuple[int, str, PlannedInvitation | None]],
 ) -> list[tuple[int]]:
     """Decide and store the events not seen before; `known` learns them. Their ids."""
+    shop_id = shop.pk
     planner = InvitationPlanner(db, shop=shop, transactions=transactions, now=now)
     decided = [(event_type.id, tx.id, *planner.decide(event_type, tx)) for event_type, tx, _data in fresh]
     planner.save()
@@ -134,7 +135,7 @@ def _record_new(
         sql.table(Event),
         ["shop_id", "event_type_id", "transaction_id", "outcome", "invitation_id", "received_at"],
         [
-            (shop.pk, type_id, tx_id, outcome, inv.id if inv else None, received)
+            (shop_id, type_id, tx_id, outcome, inv.id if inv else None, received)
             for type_id, tx_id, outcome, inv in decided
         ],
     )
@@ -182,10 +183,10 @@ def _transactions_for(
         "estimated_delivery_date",
         "created_at",
     ]
-    created = db.value(now)
+    created, shop_id = db.value(now), shop.pk
     rows = [
         (
-            shop.pk,
+            shop_id,
             ref,
             db.value(data.transaction.date),
             data.customer.email,
@@ -229,13 +230,14 @@ def _recorded_before(
 def _link_products(
     db: sql.Statements, shop: Shop, items: Sequence[EventIn], transactions: dict[str, IncomingTransaction]
 ) -> None:
+    shop_id = shop.pk
     products: dict[str, tuple[object, ...]] = {}
     links: set[tuple[str, str]] = set()
     for data in items:
         for p in data.products:
             key = Product.key_for(sku=p.sku, name=p.name)
             url, image = str(p.url) if p.url else "", str(p.image_url) if p.image_url else ""
-            products[key] = (shop.pk, key, p.sku, p.name, p.gtin, p.mpn, p.brand, url, image)
+            products[key] = (shop_id, key, p.sku, p.name, p.gtin, p.mpn, p.brand, url, image)
             links.add((data.transaction.reference, key))
     if not products:
         return

@@ -43,6 +43,7 @@ class InvitationPlanner:
     ) -> None:
         self.db = db
         self.shop = shop
+        self.shop_id = shop.pk
         self.now = now
         self.invitations: dict[int, PlannedInvitation] = {}
         self.stopped: set[int] = set()
@@ -106,7 +107,7 @@ class InvitationPlanner:
         invitation = PlannedInvitation(
             None, Status.PENDING, max(rule.first_send_at(transaction.date, self.shop), self.now)
         )
-        row = (self.shop.pk, transaction.id, rule.pk, transaction.email, transaction.locale)
+        row = (self.shop_id, transaction.id, rule.id, transaction.email, transaction.locale)
         self.invitations[transaction.id] = invitation
         self.new.append((invitation, row))
         if self.capped:

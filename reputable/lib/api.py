@@ -1,5 +1,6 @@
 """The API's error shape: a machine code, a human message and, for validation, the fields."""
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -8,10 +9,19 @@ from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
+# Plain addresses (dot-atom @ host names): a strict subset of what Django's validator takes,
+# checked in one match. Anything else (quoted parts, IP literals, IDN) goes to Django's.
+PLAIN_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+
 
 def normalise_email(value: str) -> str:
     # Addresses are compared case-insensitively everywhere (suppressions, frequency cap).
     value = value.strip().lower()
+    if PLAIN_EMAIL.fullmatch(value):
+        return value
     try:
         validate_email(value)
     except ValidationError:

@@ -25,6 +25,11 @@ def holiday_calendar(country: str, subdivision: str = "") -> holidays.HolidayBas
     return holidays.country_holidays(country, subdiv=subdivision or None)
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def is_business_day(day: dt.date, *, country: str, subdivision: str = "") -> bool:
     return day.weekday() < 5 and day not in holiday_calendar(country, subdivision)
 
@@ -64,7 +69,7 @@ def add_delay(
     """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
-    tz = ZoneInfo(zone)
+    tz = _zone(zone)
     if unit in (DelayUnit.MINUTES, DelayUnit.HOURS):
         step = dt.timedelta(minutes=amount) if unit == DelayUnit.MINUTES else dt.timedelta(hours=amount)
         moment = (start.astimezone(dt.UTC) + step).astimezone(tz)

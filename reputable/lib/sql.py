@@ -82,8 +82,9 @@ class Statements:
     def value(self, value: Any) -> Any:
         if self.text_times and isinstance(value, dt.date):
             if isinstance(value, dt.datetime):
-                value = value.astimezone(dt.UTC).replace(tzinfo=None)
-            return str(value)
+                # "2026-11-23 09:00:00[.123456]" in UTC, as str() of the naive value gives it.
+                return value.astimezone(dt.UTC).isoformat(" ")[:-6]
+            return value.isoformat()
         return value
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
