@@ -346,6 +346,11 @@ class Run:
         self.rows[key] = Row(label, n, seconds)
 
     def single_events(self) -> None:
+        # Best of --repeat rounds, each on a fresh server and folder, as for the baselines.
+        for _round in range(self.args.repeat):
+            self.single_events_round()
+
+    def single_events_round(self) -> None:
         args = self.args
         with running_server(self.fresh_dir("b"), args.workers) as server:
             per_client = []
@@ -355,13 +360,23 @@ class Run:
                 per_client.append((warm, [encode(event(f"s{c}-{i}", self.date)) for i in range(n)]))
             seconds, result = load(server, "/api/v1/events", per_client)
             stored = server.count("events_event")
-        self.rows["b"] = Row(f"b  HTTP POST /events, {args.clients} clients", args.single, seconds, "A", 0.03)
+        self.keep_fastest(Row(f"b  HTTP POST /events, {args.clients} clients", args.single, seconds, "A", 0.03), "b")
         self.check(f"b: every event answered 202 ({dict(result.statuses)})", result.statuses[202] == args.single)
         expected = args.single + args.warmup * args.clients
         self.check(f"b: events table holds {stored} rows (expected {expected})", stored == expected)
         report_errors("b", result)
 
+    def keep_fastest(self, row: Row, key: str) -> bool:
+        if key in self.rows and self.rows[key].seconds <= row.seconds:
+            return False
+        self.rows[key] = row
+        return True
+
     def batches(self) -> None:
+        for _round in range(self.args.repeat):
+            self.batches_round()
+
+    def batches_round(self) -> None:
         args = self.args
         events = args.batches * BATCH
         with running_server(self.fresh_dir("d"), args.workers) as server:
@@ -375,7 +390,9 @@ class Run:
                     k += 1
                 per_client.append((warm, bodies))
             seconds, first = load(server, "/api/v1/events/batch", per_client)
-            self.rows["d"] = Row(f"d  HTTP POST /events/batch, {BATCH}/request", events, seconds, "B", 0.05)
+            fastest = self.keep_fastest(
+                Row(f"d  HTTP POST /events/batch, {BATCH}/request", events, seconds, "B", 0.05), "d"
+            )
             self.check(
                 f"d: {first.statuses[200]} of {args.batches} batches answered 200, created {first.created} of {events}",
                 first.statuses[200] == args.batches and first.created == events,
@@ -386,7 +403,8 @@ class Run:
             # The very same bodies again, without warm-up: the connections' workers are warm.
             seconds, again = load(server, "/api/v1/events/batch", [([], bodies) for _warm, bodies in per_client])
             after = server.count("events_event")
-            self.rows["e"] = Row("e  the same batches again (duplicates)", events, seconds, "d", 1.0)
+            if fastest:  # e is compared with the d of its own round
+                self.rows["e"] = Row("e  the same batches again (duplicates)", events, seconds, "d", 1.0)
             self.check(
                 f"e: duplicates {again.duplicates} of {events}, created {again.created}, rejected {again.rejected}",
                 again.statuses[200] == args.batches and again.duplicates == events and again.created == 0,
@@ -400,7 +418,7 @@ def main() -> int:
     parser.add_argument("--steps", default="AbBde", help="steps to run, a subset of AbBde (default all; e runs with d)")
     parser.add_argument("--baseline-a", type=int, default=50_000, help="rows for baseline A (default 50000)")
     parser.add_argument("--baseline-b", type=int, default=200_000, help="rows for baseline B (default 200000)")
-    parser.add_argument("--repeat", type=int, default=3, help="baseline runs, the fastest counts (default 3)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every step, the fastest counts (default 3)")
     parser.add_argument("--single", type=int, default=2000, help="events posted one per request in b (default 2000)")
     parser.add_argument("--clients", type=int, default=4, help="client processes in b (default 4)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed events per client before b (default 20)")
