@@ -7,8 +7,8 @@
 
 In-process, against a fresh temporary SQLite database; one untimed warm-up request first.
 Prints the wall time per request, the SQL queries per request and the cProfile top list.
-Note: Django's test client keeps the database connection open between requests, which the
-real server (CONN_MAX_AGE 0 on SQLite) does not: see docs/benchmarks.md.
+Note: Django's test client runs the full middleware stack, which the API under
+`reputable serve` does not (see reputable/wsgi.py).
 """
 
 import argparse
