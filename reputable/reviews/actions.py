@@ -58,12 +58,7 @@ def _publish(invitation: Invitation, data: ReviewInput, now: dt.datetime) -> Rev
         shop=invitation.shop,
         invitation=invitation,
         transaction=invitation.transaction,
-        rating=data.rating,
-        delivery_rating=data.delivery_rating,
-        service_rating=data.service_rating,
-        title=data.title,
-        body=data.body,
-        name_display=data.name_display,
+        **{f: getattr(data, f) for f in Review.WRITTEN_FIELDS},
         author_name=author_name(invitation, data.name_display),
         locale=invitation.locale,
         created_at=now,
@@ -98,12 +93,8 @@ def _edit(review: Review, invitation: Invitation, data: ReviewInput, now: dt.dat
         count_rating(shop=review.shop, product=old.product, day=day, stars=old.rating, change=-1)
     review.product_reviews.all().delete()
     _set_product_reviews(review, data.products)
-    review.rating = data.rating
-    review.delivery_rating = data.delivery_rating
-    review.service_rating = data.service_rating
-    review.title = data.title
-    review.body = data.body
-    review.name_display = data.name_display
+    for f in Review.WRITTEN_FIELDS:
+        setattr(review, f, getattr(data, f))
     review.author_name = author_name(invitation, data.name_display)
     review.updated_at = now
     review.save()
