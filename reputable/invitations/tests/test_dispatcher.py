@@ -23,6 +23,7 @@ from reputable.conftest import (
 )
 from reputable.invitations.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
+from reputable.reviews.actions import ReviewInput, submit_review
 
 DAY = dt.timedelta(days=1)
 
@@ -251,3 +252,41 @@ def test_the_loop_stops_cleanly_on_sigterm(alice: ShopAccess, smtp: SmtpSink) ->
 
     assert process.wait(timeout=30) == 0
     assert "dispatcher: stopped" in process.stderr.read()
+
+
+def test_a_review_after_the_batch_claim_stops_that_rows_send(
+    alice: ShopAccess, dispatcher: Command, smtp: SmtpSink, now: Any
+) -> None:
+    alice.patch("/api/v1/shop", {"frequency_cap_days": 0})
+    alice.post("/api/v1/events/batch", {"events": [checkout("1"), checkout("2")]})
+    now.move_to(MONDAY + 7 * DAY)
+    assert dispatcher.handle_one() is True  # claims both, sends the first
+    second = Invitation.objects.get(transaction__reference="2")
+    assert second.claimed_until is not None
+
+    submit_review(invitation=second, data=ReviewInput(rating=5), now=MONDAY + 7 * DAY)
+
+    assert dispatcher.handle_one() is False
+    assert len(smtp.messages) == 1
+    second.refresh_from_db()
+    assert second.status == "reviewed"
+
+
+def test_rows_whose_lease_runs_low_are_given_back_and_sent_once(
+    alice: ShopAccess, dispatcher: Command, smtp: SmtpSink, now: Any, settings: Any
+) -> None:
+    settings.DISPATCH_LEASE_SECONDS = 100
+    alice.patch("/api/v1/shop", {"frequency_cap_days": 0})
+    alice.post("/api/v1/events/batch", {"events": [checkout(str(n)) for n in range(3)]})
+    now.move_to(MONDAY + 7 * DAY)
+    assert dispatcher.handle_one() is True  # claims all three for 100 s, sends one
+
+    now.shift(dt.timedelta(seconds=85))  # less than a fifth of the lease is left
+
+    other = Command()
+    assert dispatcher.handle_one() is True  # gives the two back, claims them anew, sends one
+    assert other.handle_one() is False  # nothing left that is not claimed
+    assert run_dispatcher(dispatcher) == 1
+    assert sorted(m["To"] for m in smtp.messages) == ["jan@example.nl"] * 3
+    assert len({m["Message-ID"] for m in smtp.messages}) == 3
+    assert set(Invitation.objects.values_list("sent_count", flat=True)) == {1}
