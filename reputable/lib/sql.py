@@ -1,4 +1,4 @@
-"""Plain SQL for the hot paths (event ingestion), on SQLite and PostgreSQL alike.
+"""Plain SQL for the hot paths (event ingestion, the dispatcher), on SQLite and PostgreSQL alike.
 
 The ORM costs about 0.4 ms of CPU per query to build on a small machine, more than the
 query itself; ingestion runs a handful of fixed statements per request, so it writes them
