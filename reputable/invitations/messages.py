@@ -110,20 +110,6 @@ class Letter:
     order_reference: str
     shop: Shop
 
-    @classmethod
-    def of(cls, invitation: Invitation) -> "Letter":
-        transaction = invitation.transaction
-        return cls(
-            invitation_id=invitation.pk,
-            step=invitation.sent_count,
-            email=invitation.email,
-            locale=invitation.locale,
-            token=invitation.token,
-            first_name=transaction.first_name,
-            order_reference=transaction.reference,
-            shop=invitation.shop,
-        )
-
     @property
     def kind(self) -> MessageKind:
         return MessageKind.INVITATION if self.step == 0 else MessageKind.REMINDER
@@ -204,11 +190,6 @@ def django_message(letter: Letter, words: Wording) -> EmailMultiAlternatives:
     )
     message.attach_alternative(html, "text/html")
     return message
-
-
-def build_message(invitation: Invitation, templates: Templates | None = None) -> EmailMultiAlternatives:
-    """The email for the invitation's next step (`sent_count`): invitation or reminder."""
-    return Composer().compose(Letter.of(invitation), templates, timezone.now())
 
 
 # --- skeletons ------------------------------------------------------------------------------

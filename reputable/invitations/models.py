@@ -148,10 +148,6 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"invitation {self.pk} ({self.status})"
 
-    @property
-    def step_kind(self) -> MessageKind:
-        return MessageKind.INVITATION if self.sent_count == 0 else MessageKind.REMINDER
-
 
 class SuppressionQuerySet(models.QuerySet["Suppression"]):
     def for_shop(self, shop: Shop) -> "SuppressionQuerySet":
