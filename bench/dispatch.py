@@ -219,7 +219,7 @@ def pending_due() -> int:
 
 
 def dispatch_in_process(profile: cProfile.Profile | None = None) -> tuple[float, int]:
-    from reputable.invitations.management.commands.dispatch import Command
+    from reputable.dispatch.management.commands.dispatch import Command
 
     command = Command()
     steps = 0
@@ -228,7 +228,7 @@ def dispatch_in_process(profile: cProfile.Profile | None = None) -> tuple[float,
     start = time.perf_counter()
     while command.handle_one():
         steps += 1
-    command.close_mail()
+    command.worker.idle()
     elapsed = time.perf_counter() - start
     if profile is not None:
         profile.disable()

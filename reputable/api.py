@@ -10,8 +10,8 @@ from reputable.invitations.api import router as invitations_router
 from reputable.lib.api import ApiError, FieldError, field_errors
 from reputable.reviews.api import public_router
 from reputable.reviews.api import router as reviews_router
+from reputable.shops.access import ApiKeyAuth
 from reputable.shops.api import router as shops_router
-from reputable.shops.auth import ApiKeyAuth
 
 api = NinjaAPI(
     title="Reputable API",

@@ -19,7 +19,7 @@ from django.db import connection
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
-from reputable.invitations.management.commands.dispatch import Command as DispatchCommand
+from reputable.dispatch.management.commands.dispatch import Command as DispatchCommand
 from reputable.shops.actions import create_shop
 from reputable.shops.models import Shop
 
@@ -151,7 +151,7 @@ def dispatcher(smtp: SmtpSink) -> Iterator[DispatchCommand]:
     """The dispatcher command, sending to the `smtp` sink; tests call `handle_one()`."""
     command = DispatchCommand()
     yield command
-    command.close_mail()
+    command.worker.idle()
 
 
 def run_dispatcher(command: DispatchCommand) -> int:

@@ -6,7 +6,7 @@ import random
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
-from reputable.events.actions import active_event_types, record_events
+from reputable.events.actions import Recorded, record_events
 from reputable.events.schemas import EventIn
 from reputable.invitations.models import Invitation, InvitationRule
 from reputable.reviews.actions import ReviewInput, submit_review
@@ -56,7 +56,6 @@ def prepare_demo() -> tuple[Shop, str]:
 def _add_sample_reviews(shop: Shop) -> None:
     rng = random.Random(7)
     now = timezone.now()
-    checkout = active_event_types(shop)["checkout"]
     for n, (first, last, locale, stars, title, body) in enumerate(SAMPLES):
         ordered = now - dt.timedelta(days=5 * (len(SAMPLES) - n) + 3, hours=rng.randint(0, 12))
         bought = rng.sample(PRODUCTS, k=rng.randint(1, 2))
@@ -73,7 +72,8 @@ def _add_sample_reviews(shop: Shop) -> None:
                 "products": bought,
             }
         )
-        [recorded] = record_events(shop=shop, items=[(checkout, event)])
+        [recorded] = record_events(shop=shop, events=[event])
+        assert isinstance(recorded, Recorded), recorded
         invitation = Invitation.objects.get(transaction__shop=shop, transaction__reference=recorded.reference)
         products = Product.objects.filter(shop=shop, sku__in=[p["sku"] for p in bought])
         submit_review(

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from django.utils.csp import CSP
 
 env = environ.Env()
 
@@ -40,15 +41,20 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs page from its own static files, not a CDN
+    "reputable",  # the platform's own commands (serve, demo), templates and static files
     "reputable.shops",
     "reputable.events",
     "reputable.invitations",
+    "reputable.dispatch",
     "reputable.reviews",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "reputable.lib.http.HttpMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,8 +67,33 @@ MIDDLEWARE = [
 # The JSON API (see reputable/wsgi.py): no sessions, cookies, CSRF or page language.
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "reputable.lib.http.HttpMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Every page, the API docs included: our own scripts, styles and images only, no inline
+# script or style, never framed.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+# Behind a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For, and only then:
+# otherwise any client could claim to have come over https, or from any address.
+TRUST_PROXY_HEADERS = env.bool("TRUST_PROXY_HEADERS", default=False)
+if TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if BASE_URL.startswith("https://"):
+    # Browsers keep to https for a year once they have seen it.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
 
 ROOT_URLCONF = "reputable.urls"
 WSGI_APPLICATION = "reputable.wsgi.application"
@@ -70,7 +101,6 @@ WSGI_APPLICATION = "reputable.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -143,7 +173,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the apps' static folders: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 

@@ -1,4 +1,9 @@
-"""Recording the events shop systems report."""
+"""Recording the events shop systems report: `record_events`, the one write path for events.
+
+Every source of events (the API, connectors, CSV imports, compatible endpoints, the demo)
+parses its input into `EventIn` and calls `record_events`, which applies the rules of
+ingestion and stores what they take.
+"""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -10,13 +15,19 @@ from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
-from reputable.events.models import Event, EventType, Transaction
+from reputable.events.models import Event, EventType, Transaction, TransactionProduct
 from reputable.events.schemas import EventIn
 from reputable.invitations.actions import InvitationPlanner, PlannedInvitation
 from reputable.invitations.models import Invitation, InvitationRule
 from reputable.lib import sql
+from reputable.lib.dates import EARLIEST, time_zone
 from reputable.reviews.models import Product
 from reputable.shops.models import Shop
+
+# A transaction dated later than this is a clock or data error, not an order.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+# An estimated delivery further ahead than this is a data error.
+DELIVERY_HORIZON = dt.timedelta(days=2 * 366)
 
 
 @dataclass
@@ -49,72 +60,125 @@ class Recorded:
     created: bool  # False: the same event was recorded before, nothing new was stored
 
 
-RULE_COLUMNS = [
-    "id",
-    "delay_amount",
-    "delay_unit",
-    "send_time",
-    "reminder_count",
-    "reminder_interval_amount",
-    "reminder_interval_unit",
-    "max_transaction_age_days",
-]
+@dataclass(frozen=True)
+class Rejected:
+    """An event the rules of ingestion do not take; nothing of it is stored."""
+
+    field: str
+    message: str
+
+
+_RULE = sql.Select(InvitationRule, "r")
+_RULE_COLUMNS = len(_RULE.fields)
 
 
 def active_event_types(shop: Shop) -> dict[str, ActiveType]:
     """The shop's active event types by key, with their active rules: one query."""
     with connection.cursor() as cursor:
         rows = sql.Statements(cursor).fetch(
-            f"SELECT t.id, t.key, t.is_stop, {', '.join('r.' + c for c in RULE_COLUMNS)}"
+            f"SELECT t.id, t.key, t.is_stop, {_RULE.columns}"
             f" FROM {sql.table(EventType)} t LEFT JOIN {sql.table(InvitationRule)} r"
             " ON r.event_type_id = t.id AND r.is_active"
             " WHERE t.shop_id = %s AND t.is_active",
             [shop.pk],
         )
     return {
-        key: ActiveType(type_id, key, bool(is_stop), _rule(type_id, *rule) if rule[0] is not None else None)
+        key: ActiveType(type_id, key, bool(is_stop), _rule(*rule) if rule[0] is not None else None)
         for type_id, key, is_stop, *rule in rows
     }
 
 
 @lru_cache(maxsize=1024)
-def _rule(type_id: int, *row: Any) -> InvitationRule:
+def _rule(*row: Any) -> InvitationRule:
     """A rule from its row, made once per distinct row: any change to the rule is a new row.
 
     Ingestion only reads it (delays, age limit); nothing saves it.
     """
-    values = dict(zip(RULE_COLUMNS, row, strict=True))
-    values["send_time"] = sql.to_time(values["send_time"])
-    return InvitationRule(event_type_id=type_id, is_active=True, **values)
+    return _RULE.instance(row)
 
 
-def record_events(*, shop: Shop, items: Sequence[tuple[ActiveType, EventIn]]) -> list[Recorded]:
-    """Store events of types active for `shop`, idempotently, in order.
+def record_events(*, shop: Shop, events: Sequence[EventIn]) -> list[Recorded | Rejected]:
+    """Store events for `shop`, idempotently, in order; one answer per event.
 
-    An event is identified by shop, type and transaction reference: posting it again stores
-    nothing and answers what the first post answered. Set-based and in plain SQL, so a batch
-    of a thousand costs about ten statements.
+    The rules of ingestion: the type must be an active event type of the shop; a date
+    without offset is the shop's local time; a transaction is dated between 1970 and a day
+    ahead, an estimated delivery no more than two years ahead. An event that breaks one is
+    `Rejected` and nothing of it is stored; the others are recorded. An event is identified
+    by shop, type and transaction reference: posting it again stores nothing and answers
+    what the first post answered.
     """
     now = timezone.now()
+    types = active_event_types(shop)
+    rejected = {i: why for i, event in enumerate(events) if (why := _apply_rules(event, shop, types, now)) is not None}
+    taken = [(i, types[event.type], event) for i, event in enumerate(events) if i not in rejected]
+    recorded = iter(_record(shop, taken, now) if taken else [])
+    return [rejected[i] if i in rejected else next(recorded) for i in range(len(events))]
+
+
+def _apply_rules(event: EventIn, shop: Shop, types: dict[str, ActiveType], now: dt.datetime) -> Rejected | None:
+    """Why `event` cannot be taken, or None; makes its date aware (in the shop's time zone)."""
+    if event.type not in types:
+        return Rejected("type", f"{event.type!r} is not an active event type of this shop")
+    date = event.transaction.date
+    if timezone.is_naive(date):
+        # A date without offset is the shop's local time, as ERPs and CSV exports write it.
+        date = event.transaction.date = date.replace(tzinfo=time_zone(shop.timezone))
+    # Compared as they are: converting a date near year 1 or 9999 to UTC could overflow.
+    if date < EARLIEST:
+        return Rejected("transaction.date", "lies before 1970")
+    if date > now + FUTURE_TOLERANCE:
+        return Rejected("transaction.date", "lies in the future")
+    delivery = event.estimated_delivery_date
+    if delivery is not None and not EARLIEST.date() <= delivery <= (now + DELIVERY_HORIZON).date():
+        return Rejected("estimated_delivery_date", "must lie between 1970 and two years from now")
+    return None
+
+
+def _record(shop: Shop, taken: Sequence[tuple[int, ActiveType, EventIn]], now: dt.datetime) -> list[Recorded]:
+    """Store the events the rules took. Set-based and in plain SQL: a batch of a thousand costs
+    about ten statements."""
     with sql.one_writer(), db_transaction.atomic(), connection.cursor() as cursor:
         db = sql.Statements(cursor)
         _serialise_ingestion(db, shop)
-        transactions = _transactions_for(db, shop, [data for _type, data in items], now)
+        transactions = _transactions_for(db, shop, [event for _i, _type, event in taken], now)
         known = _recorded_before(db, [t.id for t in transactions.values() if not t.new])
         fresh: dict[tuple[int, int], tuple[ActiveType, IncomingTransaction, EventIn]] = {}
-        for event_type, data in items:
-            tx = transactions[data.transaction.reference]
+        for _index, event_type, event in taken:
+            tx = transactions[event.transaction.reference]
             if (event_type.id, tx.id) not in known:  # else recorded before
-                fresh.setdefault((event_type.id, tx.id), (event_type, tx, data))  # once per batch
+                fresh.setdefault((event_type.id, tx.id), (event_type, tx, event))  # once per batch
         ids = _record_new(db, shop, list(fresh.values()), list(transactions.values()), now, known) if fresh else []
     created = {event_id for (event_id,) in ids}
     results = []
-    for event_type, data in items:
-        tx = transactions[data.transaction.reference]
+    for _index, event_type, event in taken:
+        tx = transactions[event.transaction.reference]
         event_id, outcome, invitation = known[(event_type.id, tx.id)]
         results.append(Recorded(event_id, tx.reference, outcome, invitation, created=event_id in created))
         created.discard(event_id)
     return results
+
+
+INSERT_TRANSACTION = sql.Insert(
+    Transaction,
+    [
+        "shop_id",
+        "reference",
+        "date",
+        "email",
+        "first_name",
+        "last_name",
+        "locale",
+        "estimated_delivery_date",
+        "created_at",
+    ],
+)
+INSERT_EVENT = sql.Insert(
+    Event, ["shop_id", "event_type_id", "transaction_id", "outcome", "invitation_id", "received_at"]
+)
+# Product fields a new event updates; a field not listed keeps its value (or its default).
+PRODUCT_FIELDS = ["sku", "name", "gtin", "mpn", "brand", "url", "image_url"]
+UPSERT_PRODUCT = sql.Insert(Product, ["shop_id", "key", *PRODUCT_FIELDS])
+INSERT_TRANSACTION_PRODUCT = sql.Insert(TransactionProduct, ["transaction_id", "product_id"])
 
 
 def _record_new(
@@ -126,22 +190,36 @@ def _record_new(
     known: dict[tuple[int, int], tuple[int, str, PlannedInvitation | None]],
 ) -> list[tuple[int]]:
     """Decide and store the events not seen before; `known` learns them. Their ids."""
-    shop_id = shop.pk
-    planner = InvitationPlanner(db, shop=shop, transactions=transactions, now=now)
-    decided = [(event_type.id, tx.id, *planner.decide(event_type, tx)) for event_type, tx, _data in fresh]
+    planner = InvitationPlanner(
+        db,
+        shop=shop,
+        known_transactions=[t.id for t in transactions if not t.new],  # a new one has neither yet
+        emails=list({t.email for t in transactions}),
+        now=now,
+    )
+    decided = [
+        (
+            event_type.id,
+            tx.id,
+            *planner.decide(
+                transaction_id=tx.id,
+                date=tx.date,
+                email=tx.email,
+                locale=tx.locale,
+                is_stop=event_type.is_stop,
+                rule=event_type.rule,
+            ),
+        )
+        for event_type, tx, _event in fresh
+    ]
     planner.save()
-    received = db.value(now)
-    ids = db.insert(
-        sql.table(Event),
-        ["shop_id", "event_type_id", "transaction_id", "outcome", "invitation_id", "received_at"],
-        [
-            (shop_id, type_id, tx_id, outcome, inv.id if inv else None, received)
-            for type_id, tx_id, outcome, inv in decided
-        ],
+    ids = INSERT_EVENT.run(
+        db,
+        [(shop.pk, type_id, tx_id, outcome, inv.id if inv else None, now) for type_id, tx_id, outcome, inv in decided],
     )
     for (type_id, tx_id, outcome, invitation), (event_id,) in zip(decided, ids, strict=True):
         known[(type_id, tx_id)] = (event_id, outcome, invitation)
-    _link_products(db, shop, [data for _type, _tx, data in fresh], {t.reference: t for t in transactions})
+    _link_products(db, shop, [event for _type, _tx, event in fresh], {t.reference: t for t in transactions})
     return ids
 
 
@@ -154,10 +232,10 @@ def _serialise_ingestion(db: sql.Statements, shop: Shop) -> None:
 
 
 def _transactions_for(
-    db: sql.Statements, shop: Shop, items: Sequence[EventIn], now: dt.datetime
+    db: sql.Statements, shop: Shop, events: Sequence[EventIn], now: dt.datetime
 ) -> dict[str, IncomingTransaction]:
     """The shop's transactions by reference, creating those seen for the first time."""
-    references = list({data.transaction.reference for data in items})
+    references = list({event.transaction.reference for event in events})
     found = {
         ref: IncomingTransaction(pk, ref, sql.to_datetime(date), email, locale, new=False)
         for pk, ref, date, email, locale in db.fetch(
@@ -167,40 +245,28 @@ def _transactions_for(
         )
     }
     first: dict[str, EventIn] = {}
-    for data in items:
-        if data.transaction.reference not in found:
-            first.setdefault(data.transaction.reference, data)
+    for event in events:
+        if event.transaction.reference not in found:
+            first.setdefault(event.transaction.reference, event)
     if not first:
         return found
-    columns = [
-        "shop_id",
-        "reference",
-        "date",
-        "email",
-        "first_name",
-        "last_name",
-        "locale",
-        "estimated_delivery_date",
-        "created_at",
-    ]
-    created, shop_id = db.value(now), shop.pk
     rows = [
         (
-            shop_id,
+            shop.pk,
             ref,
-            db.value(data.transaction.date),
-            data.customer.email,
-            data.customer.first_name,
-            data.customer.last_name,
-            data.customer.locale,
-            db.value(data.estimated_delivery_date),
-            created,
+            event.transaction.date,
+            event.customer.email,
+            event.customer.first_name,
+            event.customer.last_name,
+            event.customer.locale,
+            event.estimated_delivery_date,
+            now,
         )
-        for ref, data in first.items()
+        for ref, event in first.items()
     ]
-    for (ref, data), (pk,) in zip(first.items(), db.insert(sql.table(Transaction), columns, rows), strict=True):
+    for (ref, event), (pk,) in zip(first.items(), INSERT_TRANSACTION.run(db, rows), strict=True):
         found[ref] = IncomingTransaction(
-            pk, ref, data.transaction.date, data.customer.email, data.customer.locale, new=True
+            pk, ref, event.transaction.date, event.customer.email, event.customer.locale, new=True
         )
     return found
 
@@ -228,33 +294,30 @@ def _recorded_before(
 
 
 def _link_products(
-    db: sql.Statements, shop: Shop, items: Sequence[EventIn], transactions: dict[str, IncomingTransaction]
+    db: sql.Statements, shop: Shop, events: Sequence[EventIn], transactions: dict[str, IncomingTransaction]
 ) -> None:
-    shop_id = shop.pk
     products: dict[str, tuple[object, ...]] = {}
     links: set[tuple[str, str]] = set()
-    for data in items:
-        for p in data.products:
+    for event in events:
+        for p in event.products:
             key = Product.key_for(sku=p.sku, name=p.name)
             url, image = str(p.url) if p.url else "", str(p.image_url) if p.image_url else ""
-            products[key] = (shop_id, key, p.sku, p.name, p.gtin, p.mpn, p.brand, url, image)
-            links.add((data.transaction.reference, key))
+            products[key] = (shop.pk, key, p.sku, p.name, p.gtin, p.mpn, p.brand, url, image)
+            links.add((event.transaction.reference, key))
     if not products:
         return
-    updated = ["sku", "name", "gtin", "mpn", "brand", "url", "image_url"]
     ids = dict(
         (key, pk)
-        for pk, key in db.insert(
-            sql.table(Product),
-            ["shop_id", "key", *updated],
+        for pk, key in UPSERT_PRODUCT.run(
+            db,
             list(products.values()),
             returning="id, key",
-            suffix="ON CONFLICT (shop_id, key) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated),
+            suffix="ON CONFLICT (shop_id, key) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in PRODUCT_FIELDS),
         )
     )
-    db.insert(
-        sql.table(Transaction.products.through),
-        ["transaction_id", "product_id"],
+    INSERT_TRANSACTION_PRODUCT.run(
+        db,
         [(transactions[ref].id, ids[key]) for ref, key in links],
         returning="",
         suffix="ON CONFLICT DO NOTHING",

@@ -2,27 +2,21 @@
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import TypeAdapter, ValidationError
 
-from reputable.events.actions import ActiveType, Recorded, active_event_types, record_events
-from reputable.events.models import Event, EventType, Transaction
+from reputable.events.actions import Recorded, Rejected, record_events
+from reputable.events.models import Event, EventType
 from reputable.events.schemas import EventIn, EventOut, InvitationOut
 from reputable.lib.api import ApiError, ErrorOut, FieldError, field_errors, invalid
-from reputable.shops.auth import shop_of
-from reputable.shops.models import Shop
+from reputable.shops.access import event_type_of, shop_of, transaction_of
 
 router = Router(tags=["events"])
 
-# A transaction dated later than this is a clock or data error, not an order.
-FUTURE_TOLERANCE = dt.timedelta(days=1)
 MAX_BATCH = 1000
 
 
@@ -38,20 +32,6 @@ def event_out(recorded: Recorded) -> dict[str, Any]:
     }
 
 
-def checked(shop: Shop, types: dict[str, ActiveType], data: EventIn, now: dt.datetime) -> tuple[ActiveType, EventIn]:
-    """The event's type and rule, and the event with its date made aware; ApiError when it cannot be taken."""
-    if data.type not in types:
-        raise invalid("type", f"{data.type!r} is not an active event type of this shop")
-    date = data.transaction.date
-    if timezone.is_naive(date):
-        # A date without offset is the shop's local time, as ERPs and CSV exports write it.
-        date = date.replace(tzinfo=ZoneInfo(shop.timezone))
-        data.transaction.date = date
-    if date > now + FUTURE_TOLERANCE:
-        raise invalid("transaction.date", "lies in the future")
-    return types[data.type], data
-
-
 @router.post(
     "/events",
     response={200: EventOut, 202: EventOut, 422: ErrorOut},
@@ -60,11 +40,11 @@ def checked(shop: Shop, types: dict[str, ActiveType], data: EventIn, now: dt.dat
     "transaction reference) was stored before.",
 )
 def post_event(request: HttpRequest, payload: EventIn) -> HttpResponse:
-    shop = shop_of(request)
-    item = checked(shop, active_event_types(shop), payload, timezone.now())
-    [recorded] = record_events(shop=shop, items=[item])
+    [answer] = record_events(shop=shop_of(request), events=[payload])
+    if isinstance(answer, Rejected):
+        raise invalid(answer.field, answer.message)
     # Built here rather than validated against EventOut again: this is the hot path.
-    return JsonResponse(event_out(recorded), status=202 if recorded.created else 200)
+    return JsonResponse(event_out(answer), status=202 if answer.created else 200)
 
 
 class BatchIn(Schema):
@@ -93,31 +73,30 @@ class BatchOut(Schema):
     "422 (rejected, with the failing fields; nothing of it is stored).",
 )
 def post_events_batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
-    shop = shop_of(request)
-    types = active_event_types(shop)
-    now = timezone.now()
     try:  # all valid, as a shop system's batches usually are: one pass in pydantic's core
         parsed: list[EventIn | ApiError] = list(EVENT_LIST.validate_python(payload.events))
     except ValidationError:
         parsed = [_parse_one(raw) for raw in payload.events]
-    accepted: list[tuple[int, tuple[ActiveType, EventIn]]] = []
-    results: dict[int, dict[str, Any]] = {}
-    for index, item in enumerate(parsed):
-        try:
-            if isinstance(item, ApiError):
-                raise item
-            accepted.append((index, checked(shop, types, item, now)))
-        except ApiError as error:
-            results[index] = {"index": index, "status": error.status, "event": None, "error": error.body()}
-    recorded = record_events(shop=shop, items=[item for _index, item in accepted]) if accepted else []
-    for (index, _item), one in zip(accepted, recorded, strict=True):
-        results[index] = {"index": index, "status": 202 if one.created else 200, "event": event_out(one), "error": None}
-    ordered = [results[i] for i in range(len(payload.events))]
+    events = [(index, item) for index, item in enumerate(parsed) if isinstance(item, EventIn)]
+    answers = record_events(shop=shop_of(request), events=[event for _index, event in events])
+    results: list[dict[str, Any]] = [
+        {"index": index, "status": item.status, "event": None, "error": item.body()}
+        for index, item in enumerate(parsed)
+        if isinstance(item, ApiError)
+    ]
+    for (index, _event), answer in zip(events, answers, strict=True):
+        if isinstance(answer, Rejected):
+            error = invalid(answer.field, answer.message)
+            results.append({"index": index, "status": error.status, "event": None, "error": error.body()})
+        else:
+            status = 202 if answer.created else 200
+            results.append({"index": index, "status": status, "event": event_out(answer), "error": None})
+    results.sort(key=lambda r: r["index"])
     body = {
-        "created": sum(1 for r in ordered if r["status"] == 202),
-        "duplicates": sum(1 for r in ordered if r["status"] == 200),
-        "rejected": sum(1 for r in ordered if r["status"] >= 400),
-        "results": ordered,
+        "created": sum(1 for r in results if r["status"] == 202),
+        "duplicates": sum(1 for r in results if r["status"] == 200),
+        "rejected": sum(1 for r in results if r["status"] >= 400),
+        "results": results,
     }
     # Built here rather than validated against BatchOut again: a thousand items per request.
     return JsonResponse(body)
@@ -174,17 +153,13 @@ def create_event_type(request: HttpRequest, payload: EventTypeIn) -> Status[Even
     return Status(201, event_type)
 
 
-def event_type_of(request: HttpRequest, key: str) -> EventType:
-    return get_object_or_404(EventType, shop=shop_of(request), key=key)
-
-
 @router.patch(
     "/event-types/{key}",
     response={200: EventTypeOut, 404: ErrorOut, 422: ErrorOut},
     summary="Rename, activate or deactivate an event type",
 )
 def update_event_type(request: HttpRequest, key: str, payload: EventTypePatch) -> EventType:
-    event_type = event_type_of(request, key)
+    event_type = event_type_of(shop_of(request), key)
     for field, value in payload.dict(exclude_unset=True).items():
         if value is None:
             raise invalid(field, "must not be null")
@@ -214,7 +189,7 @@ class TransactionOut(Schema):
     summary="A transaction, its events and why it was (not) invited",
 )
 def get_transaction(request: HttpRequest, reference: str) -> dict[str, Any]:
-    tx = get_object_or_404(Transaction.objects.select_related("invitation"), shop=shop_of(request), reference=reference)
+    tx = transaction_of(shop_of(request), reference)
     invitation = getattr(tx, "invitation", None)
     return {
         "reference": tx.reference,

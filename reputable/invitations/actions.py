@@ -2,18 +2,14 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db import transaction as db_transaction
 
 from reputable.events.models import Event, EventType
-from reputable.invitations.models import Invitation, Suppression
+from reputable.invitations.models import Invitation, InvitationRule, Suppression
 from reputable.lib import sql
 from reputable.lib.tokens import new_tokens
 from reputable.shops.models import Shop
-
-if TYPE_CHECKING:
-    from reputable.events.actions import ActiveType, IncomingTransaction
 
 Outcome = Event.Outcome
 Status = Invitation.Status
@@ -32,30 +28,30 @@ class InvitationPlanner:
     """Decides what each new event does to its transaction's one invitation.
 
     Built for a batch of new events of one shop: it loads what the decisions depend on in
-    at most three queries (the transactions' invitations and stop events, the addresses'
-    suppressions and recent invitations), decides event by event in arrival order, and
-    writes the result with `save()`. Whether an order is invited never depends on anything
-    the customer said about it.
+    at most two queries (the known transactions' invitations and stop events, the
+    addresses' suppressions and recent invitations), decides event by event in arrival
+    order, and writes the result with `save()`. It takes plain values, so that it knows
+    nothing of where events come from. Whether an order is invited never depends on
+    anything the customer said about it.
     """
 
     def __init__(
-        self, db: sql.Statements, *, shop: Shop, transactions: list["IncomingTransaction"], now: dt.datetime
+        self, db: sql.Statements, *, shop: Shop, known_transactions: list[int], emails: list[str], now: dt.datetime
     ) -> None:
         self.db = db
         self.shop = shop
-        self.shop_id = shop.pk
         self.now = now
         self.invitations: dict[int, PlannedInvitation] = {}
         self.stopped: set[int] = set()
-        known = [t.id for t in transactions if not t.new]  # a new transaction has neither yet
-        if known:
+        if known_transactions:
+            marks = sql.marks(len(known_transactions))
             for tx_id, inv_id, status, send_at, is_stop in db.fetch(
                 f"SELECT i.transaction_id, i.id, i.status, i.send_at, 0 FROM {sql.table(Invitation)} i"
-                f" WHERE i.transaction_id IN ({sql.marks(len(known))})"
+                f" WHERE i.transaction_id IN ({marks})"
                 f" UNION ALL SELECT e.transaction_id, NULL, NULL, NULL, 1 FROM {sql.table(Event)} e"
                 f" JOIN {sql.table(EventType)} t ON t.id = e.event_type_id"
-                f" WHERE t.is_stop AND e.transaction_id IN ({sql.marks(len(known))})",
-                [*known, *known],
+                f" WHERE t.is_stop AND e.transaction_id IN ({marks})",
+                [*known_transactions, *known_transactions],
             ):
                 if is_stop:
                     self.stopped.add(tx_id)
@@ -64,7 +60,6 @@ class InvitationPlanner:
         self.capped = shop.frequency_cap_days > 0
         self.suppressed: set[str] = set()
         self.recently_invited: set[str] = set()
-        emails = list({t.email for t in transactions})
         cap_start = now - dt.timedelta(days=shop.frequency_cap_days)
         for kind, email in db.fetch(
             f"SELECT 's', email FROM {sql.table(Suppression)}"
@@ -79,58 +74,54 @@ class InvitationPlanner:
         self.to_cancel: list[int] = []
 
     def decide(
-        self, event_type: "ActiveType", transaction: "IncomingTransaction"
+        self,
+        *,
+        transaction_id: int,
+        date: dt.datetime,
+        email: str,
+        locale: str,
+        is_stop: bool,
+        rule: InvitationRule | None,
     ) -> tuple[str, PlannedInvitation | None]:
-        """The outcome of one new event, and the invitation it created or touched."""
-        existing = self.invitations.get(transaction.id)
-        if event_type.is_stop:
-            self.stopped.add(transaction.id)
+        """The outcome of one new event of a transaction, and the invitation it created or touched."""
+        existing = self.invitations.get(transaction_id)
+        if is_stop:
+            self.stopped.add(transaction_id)
             if existing is not None and existing.status == Status.PENDING:
                 existing.status = Status.CANCELLED
                 if existing.id is not None:
                     self.to_cancel.append(existing.id)
                 return Outcome.CANCELLED, existing
             return Outcome.STOPPED, existing
-        rule = event_type.rule
         if rule is None:
             return Outcome.NO_ACTIVE_RULE, existing
         if existing is not None:
             return Outcome.ALREADY_INVITED, existing
-        if transaction.id in self.stopped:
+        if transaction_id in self.stopped:
             return Outcome.STOPPED, None
-        if rule.is_too_old(transaction.date, self.now):
+        if rule.is_too_old(date, self.now):
             return Outcome.TOO_OLD, None
-        if transaction.email in self.suppressed:
+        if email in self.suppressed:
             return Outcome.SUPPRESSED, None
-        if transaction.email in self.recently_invited:
+        if email in self.recently_invited:
             return Outcome.FREQUENCY_CAP, None
-        invitation = PlannedInvitation(
-            None, Status.PENDING, max(rule.first_send_at(transaction.date, self.shop), self.now)
-        )
-        row = (self.shop_id, transaction.id, rule.id, transaction.email, transaction.locale)
-        self.invitations[transaction.id] = invitation
-        self.new.append((invitation, row))
+        invitation = PlannedInvitation(None, Status.PENDING, max(rule.first_send_at(date, self.shop), self.now))
+        self.invitations[transaction_id] = invitation
+        self.new.append((invitation, (self.shop.pk, transaction_id, rule.pk, email, locale)))
         if self.capped:
-            self.recently_invited.add(transaction.email)
+            self.recently_invited.add(email)
         return Outcome.SCHEDULED, invitation
 
     def save(self) -> None:
-        columns = ["shop_id", "transaction_id", "rule_id", "email", "locale", "token", "status", "send_at"]
-        columns += ["sent_count", "claim_id", "attempts", "last_error", "created_at"]
-        created = self.db.value(self.now)
         tokens = new_tokens(len(self.new))
         rows = [
-            (*row, token, planned.status, self.db.value(planned.send_at), 0, "", 0, "", created)
+            (*row, token, planned.status, planned.send_at, self.now)
             for (planned, row), token in zip(self.new, tokens, strict=True)
         ]
-        for (planned, _row), (pk,) in zip(self.new, self.db.insert(sql.table(Invitation), columns, rows), strict=True):
+        for (planned, _row), pk in zip(self.new, Invitation.objects.schedule(self.db, rows), strict=True):
             planned.id = pk
         if self.to_cancel:
-            self.db.execute(
-                f"UPDATE {sql.table(Invitation)} SET status = %s, claimed_until = NULL"
-                f" WHERE status = %s AND id IN ({sql.marks(len(self.to_cancel))})",
-                [Status.CANCELLED, Status.PENDING, *self.to_cancel],
-            )
+            Invitation.objects.filter(pk__in=self.to_cancel).cancel()
 
 
 def suppress_address(*, email: str, reason: str, shop: Shop | None) -> Suppression:
@@ -138,8 +129,8 @@ def suppress_address(*, email: str, reason: str, shop: Shop | None) -> Suppressi
     email = email.strip().lower()
     with db_transaction.atomic():
         suppression, _created = Suppression.objects.get_or_create(shop=shop, email=email, defaults={"reason": reason})
-        pending = Invitation.objects.filter(email=email, status=Status.PENDING)
+        pending = Invitation.objects.filter(email=email)
         if shop is not None:
             pending = pending.filter(shop=shop)
-        pending.update(status=Status.SUPPRESSED, claimed_until=None)
+        pending.suppress()
     return suppression

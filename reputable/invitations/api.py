@@ -7,17 +7,15 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import model_validator
 
-from reputable.events.api import event_type_of
 from reputable.invitations.actions import suppress_address
 from reputable.invitations.models import InvitationRule, MessageKind, MessageTemplate, Suppression
 from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
 from reputable.lib.emails import PlaceholderError, check_placeholders
-from reputable.shops.auth import shop_of
+from reputable.shops.access import event_type_of, rule_of, shop_of, template_of
 
 router = Router(tags=["invitations"])
 
@@ -90,7 +88,7 @@ def save_rule(rule: InvitationRule) -> InvitationRule:
     "/event-types/{key}/rules", response={200: list[RuleOut], 404: ErrorOut}, summary="The rules of an event type"
 )
 def list_rules(request: HttpRequest, key: str) -> Any:
-    return InvitationRule.objects.filter(event_type=event_type_of(request, key)).select_related("event_type")
+    return InvitationRule.objects.filter(event_type=event_type_of(shop_of(request), key)).select_related("event_type")
 
 
 @router.post(
@@ -101,7 +99,7 @@ def list_rules(request: HttpRequest, key: str) -> Any:
     "is active answers 409 `active_rule_exists`.",
 )
 def create_rule(request: HttpRequest, key: str, payload: RuleIn) -> Status[InvitationRule]:
-    event_type = event_type_of(request, key)
+    event_type = event_type_of(shop_of(request), key)
     if event_type.is_stop:
         raise invalid("key", "a stop event type cancels invitations and takes no rule")
     return Status(201, save_rule(InvitationRule(event_type=event_type, **payload.dict())))
@@ -113,9 +111,7 @@ def create_rule(request: HttpRequest, key: str, payload: RuleIn) -> Status[Invit
     summary="Change an invitation rule",
 )
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> InvitationRule:
-    rule = get_object_or_404(
-        InvitationRule.objects.select_related("event_type"), pk=rule_id, event_type__shop=shop_of(request)
-    )
+    rule = rule_of(shop_of(request), rule_id)
     nullable = {"send_time", "max_transaction_age_days"}
     for field, value in payload.dict(exclude_unset=True).items():
         if value is None and field not in nullable:
@@ -170,7 +166,7 @@ def put_template(request: HttpRequest, kind: MessageKind, locale: str, payload: 
     "/message-templates/{kind}/{locale}", response={204: None, 404: ErrorOut}, summary="Back to the default wording"
 )
 def delete_template(request: HttpRequest, kind: MessageKind, locale: str) -> Status[None]:
-    get_object_or_404(MessageTemplate, shop=shop_of(request), kind=kind, locale=locale).delete()
+    template_of(shop_of(request), kind, locale).delete()
     return Status(204, None)
 
 

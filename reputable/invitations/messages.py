@@ -7,12 +7,12 @@ The dispatcher sends many messages that differ only in those values, and both Dj
 template and `urlize` and Django's MIME serialisation (`EmailMessage.message()`, about 2 ms)
 cost more per message than sending it. So `Composer` renders the HTML once per shop, kind,
 language and wording with markers in place of the customer's values (a skeleton), then per
-message fills in the values (escaped) and writes the MIME bytes itself
-(`reputable.lib.emails.text_and_html`). A skeleton is used only if rendering it with two
+message fills in the values (escaped). A skeleton is used only if rendering it with two
 different sets of markers gives the same HTML up to the markers, that is if no marker landed
-where `urlize` rewrites text (inside a link, say); otherwise, and for addresses that are not
-plain ASCII, each message is rendered with its real values and serialised by Django
-(`django_message`), as it always was. Either way one of Django's mail backends sends it.
+where `urlize` rewrites text (inside a link, say); otherwise each message is rendered with
+its real values. Either way the result is one `reputable.lib.emails.Email`, whose bytes
+`emails.prebuilt()` writes (or Django, for addresses that are not plain ASCII), and one of
+Django's mail backends sends it.
 
 One difference: in a skeleton the customer's first name and order reference are inserted as
 escaped text and never made into links by `urlize`, even if they look like an address.
@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from html import escape
 
 from django.conf import settings
@@ -33,16 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from reputable.invitations.models import Invitation, MessageKind
-from reputable.lib.emails import (
-    BOUNDARY,
-    MAX_LINE,
-    PLACEHOLDERS,
-    PrebuiltEmail,
-    as_html,
-    fill_placeholders,
-    header_line,
-    text_and_html,
-)
+from reputable.lib.emails import PLACEHOLDERS, Email, as_html, fill_placeholders, message_id, prebuilt
 from reputable.shops.models import Shop
 
 # A shop's own wording: (subject, body) by (kind, language).
@@ -89,12 +80,6 @@ def language_for(locale: str, shop: Shop) -> str:
 
 def invitation_language(invitation: Invitation) -> str:
     return language_for(invitation.locale, invitation.shop)
-
-
-def message_id(invitation_id: int, step: int) -> str:
-    """Stable per invitation and step, so that a re-send after a crash is recognisable."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "reputable.invalid"
-    return f"<invitation-{invitation_id}-step-{step}@{domain}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,34 +147,29 @@ def link_values(letter: Letter) -> dict[str, str]:
     }
 
 
-def sender(shop: Shop) -> str:
-    return formataddr((shop.display_sender, settings.DEFAULT_FROM_EMAIL))
-
-
-def fixed_headers(letter: Letter, language: str, unsubscribe_url: str) -> dict[str, str]:
-    return {
-        "Message-ID": message_id(letter.invitation_id, letter.step),
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "Content-Language": language,
-    }
-
-
-def django_message(letter: Letter, words: Wording) -> EmailMultiAlternatives:
-    """The message rendered with its real values and serialised by Django: the general way."""
-    values = link_values(letter)
-    subject, text, html = render(words, values)
+def describe(letter: Letter, language: str, subject: str, text: str, html: str, unsubscribe_url: str) -> Email:
+    """The message of one invitation step, with its one-click unsubscribe (RFC 8058)."""
     shop = letter.shop
-    message = EmailMultiAlternatives(
+    return Email(
+        to=letter.email,
         subject=subject,
-        body=text,
-        from_email=sender(shop),
-        to=[letter.email],
-        reply_to=[shop.reply_to] if shop.reply_to else [],
-        headers=fixed_headers(letter, words.language, values["unsubscribe_url"]),
+        text=text,
+        html=html,
+        sender_name=shop.display_sender,
+        reply_to=shop.reply_to,
+        headers={
+            "Message-ID": message_id("invitation", letter.invitation_id, "step", letter.step),
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Content-Language": language,
+        },
     )
-    message.attach_alternative(html, "text/html")
-    return message
+
+
+def rendered(letter: Letter, words: Wording) -> Email:
+    """The message rendered with its real values: the general way."""
+    values = link_values(letter)
+    return describe(letter, words.language, *render(words, values), values["unsubscribe_url"])
 
 
 # --- skeletons ------------------------------------------------------------------------------
@@ -212,11 +192,7 @@ _FILL = re.compile("\ue000(first_name|order_reference)\ue001|zqx0token0xqz")
 _FILL_SPLIT = re.compile("\ue000(first_name|order_reference)\ue001|(zqx0token0xqz)")
 _FILLED = ("first_name", "order_reference", "zqx0token0xqz")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")  # as in reputable.lib.emails
-# Addresses written as they are: ASCII, no quoting or display name needed.
-_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-# Values that can go into a 7bit part as they are.
-_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
 def _substitute(text: str, values: Mapping[str, str]) -> str:
@@ -247,17 +223,8 @@ class Skeleton:
     # Text and HTML cut at the "a" markers, or None: then each message is rendered in full.
     text: tuple[str, ...] | None
     html: tuple[str, ...] | None
-    # Both are printable ASCII with lines of at most this many characters (markers left out);
-    # None if not.
-    seven_bit_lines: int | None
-    markers: int  # markers in the longest line, at most
     review_url: tuple[str, str]  # the URLs before and after the token
     unsubscribe_url: tuple[str, str]
-    sender: str  # the From header's value
-    reply_to: list[str]
-    from_line: str
-    reply_to_line: str  # or ""
-    last_lines: str  # List-Unsubscribe-Post, Content-Language
 
 
 class Composer:
@@ -267,29 +234,28 @@ class Composer:
 
     def __init__(self) -> None:
         self.skeletons: dict[tuple[object, ...], Skeleton] = {}
-        self.date: tuple[dt.datetime, str] | None = None  # the last Date line, per second
+        self.date: tuple[dt.datetime, str] | None = None  # the last Date value, per second
 
-    def compose(self, letter: Letter, templates: Templates | None, now: dt.datetime) -> EmailMultiAlternatives:
+    def describe(self, letter: Letter, templates: Templates | None) -> Email:
+        """The message of `letter`: from the skeleton when it can be, else rendered in full."""
         shop = letter.shop
         language = language_for(letter.locale, shop)
         own = (templates or {}).get((letter.kind, language))
         has_first_name = bool(letter.first_name)
-        key: tuple[object, ...] = (shop.pk, shop.name, shop.display_sender, shop.reply_to, letter.kind, language)
-        key += (own, has_first_name, settings.BASE_URL, settings.DEFAULT_FROM_EMAIL)
+        key: tuple[object, ...] = (shop.pk, shop.name, letter.kind, language, own, has_first_name)
+        key += (settings.BASE_URL,)
         skeleton = self.skeletons.get(key)
         if skeleton is None:
             if len(self.skeletons) >= self.MAX_SKELETONS:
                 self.skeletons.clear()
             words = wording(letter.kind, language, own, has_first_name=has_first_name)
             skeleton = self.skeletons[key] = self.skeleton(shop, words)
-        if (
-            skeleton.html is None
-            or skeleton.text is None
-            or not _TOKEN.fullmatch(letter.token)
-            or not _PLAIN_ADDRESS.fullmatch(letter.email)
-        ):
-            return django_message(letter, skeleton.words)
-        return self.fill(skeleton, letter, now)
+        if skeleton.html is None or skeleton.text is None or not _TOKEN.fullmatch(letter.token):
+            return rendered(letter, skeleton.words)
+        return self.fill(skeleton, letter)
+
+    def compose(self, letter: Letter, templates: Templates | None, now: dt.datetime) -> EmailMultiAlternatives:
+        return prebuilt(self.describe(letter, templates), date=self.date_value(now))
 
     def skeleton(self, shop: Shop, words: Wording) -> Skeleton:
         def url(name: str, token: str) -> str:
@@ -309,43 +275,28 @@ class Composer:
         _subject, text, html = rendered["a"]
         text_or_none: str | None = text if _substitute(text, _MARKS["b"]) == rendered["b"][1] else None
         html_or_none: str | None = html if _substitute(html, _MARKS["b"]) == rendered["b"][2] else None
-        from_ = sender(shop)
-        reply_to = [shop.reply_to] if shop.reply_to else []
-        if not all(_PLAIN_ADDRESS.fullmatch(a) for a in (settings.DEFAULT_FROM_EMAIL, *reply_to)):
-            html_or_none = None
         token = _MARKS["a"]["token"]
         review = url("review-form", token).split(token)
         unsubscribe = url("unsubscribe", token).split(token)
         if len(review) != 2 or len(unsubscribe) != 2:
             html_or_none = None
-        lines = [line for part in (text, html) for line in part.split("\n")]
-        bare = [_FILL.sub("", line) for line in lines]
-        seven_bit = all(_PRINTABLE.fullmatch(line) for line in bare) and not any(BOUNDARY in line for line in bare)
         return Skeleton(
             words=words,
             subject=_split(words.subject, _PLACEHOLDER, PLACEHOLDERS),
             text=None if text_or_none is None else _split(text_or_none, _FILL_SPLIT, _FILLED),
             html=None if html_or_none is None else _split(html_or_none, _FILL_SPLIT, _FILLED),
-            seven_bit_lines=max(map(len, bare)) if seven_bit else None,
-            markers=max(len(_FILL.findall(line)) for line in lines),
             review_url=(review[0], review[1]),
             unsubscribe_url=(unsubscribe[0], unsubscribe[1]),
-            sender=from_,
-            reply_to=reply_to,
-            from_line=header_line("From", from_),
-            reply_to_line=header_line("Reply-To", reply_to[0]) if reply_to else "",
-            last_lines="List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
-            + header_line("Content-Language", words.language),
         )
 
-    def date_line(self, now: dt.datetime) -> str:
+    def date_value(self, now: dt.datetime) -> str:
         second = now.replace(microsecond=0)
         if self.date is None or self.date[0] != second:
             local = timezone.localtime(second) if settings.EMAIL_USE_LOCALTIME else second
-            self.date = (second, f"Date: {format_datetime(local)}\r\n")
+            self.date = (second, format_datetime(local))
         return self.date[1]
 
-    def fill(self, skeleton: Skeleton, letter: Letter, now: dt.datetime) -> PrebuiltEmail:
+    def fill(self, skeleton: Skeleton, letter: Letter) -> Email:
         assert skeleton.text is not None and skeleton.html is not None
         token = letter.token
         first_name, reference = letter.first_name, letter.order_reference
@@ -358,7 +309,6 @@ class Composer:
             "review_url": review_url,
             "unsubscribe_url": unsubscribe_url,
         }
-        subject = " ".join(_join(skeleton.subject, values).split())
         text = _join(skeleton.text, {"first_name": first_name, "order_reference": reference, "zqx0token0xqz": token})
         escaped = {
             "first_name": escape(" ".join(first_name.split())),
@@ -366,40 +316,4 @@ class Composer:
             "zqx0token0xqz": token,
         }
         html = _join(skeleton.html, escaped)
-        extra = fixed_headers(letter, skeleton.words.language, unsubscribe_url)
-        headers = "".join(
-            (
-                header_line("Subject", subject),
-                skeleton.from_line,
-                f"To: {letter.email}\r\n",
-                skeleton.reply_to_line,
-                self.date_line(now),
-                f"Message-ID: {extra['Message-ID']}\r\n",
-                header_line("List-Unsubscribe", extra["List-Unsubscribe"]),
-                skeleton.last_lines,
-            )
-        )
-        # 7bit as they are when the skeleton is and the values cannot change that.
-        longest = max(len(escaped["first_name"]), len(escaped["order_reference"]), len(token), len(reference))
-        if (
-            skeleton.seven_bit_lines is not None
-            and skeleton.seven_bit_lines + skeleton.markers * longest <= MAX_LINE
-            and _PRINTABLE.fullmatch(first_name)
-            and _PRINTABLE.fullmatch(reference)
-            and BOUNDARY not in first_name + reference
-        ):
-            wire = text_and_html(headers, text, html, seven_bit=True)
-        else:
-            wire = text_and_html(headers, text, html)
-        message = PrebuiltEmail(
-            wire,
-            subject=subject,
-            body=text,
-            # The envelope sender; the From header, with the shop's name, is in the bytes.
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[letter.email],
-            reply_to=skeleton.reply_to,
-            headers={"From": skeleton.sender, **extra},
-        )
-        message.attach_alternative(html, "text/html")
-        return message
+        return describe(letter, skeleton.words.language, _join(skeleton.subject, values), text, html, unsubscribe_url)

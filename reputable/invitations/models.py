@@ -1,12 +1,16 @@
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
+from reputable.dispatch.leases import Leased, LeasedQuerySet
 from reputable.events.models import EventType, Transaction
+from reputable.lib import sql
 from reputable.lib.dates import DelayUnit, add_delay
 from reputable.lib.tokens import new_token
 from reputable.shops.models import Shop
@@ -91,22 +95,76 @@ class MessageTemplate(models.Model):
         return f"{self.kind} ({self.locale})"
 
 
-class InvitationQuerySet(models.QuerySet["Invitation"]):
-    def due(self, now: dt.datetime) -> "InvitationQuerySet":
-        """Pending rows whose time has come and which no live claim holds."""
-        return self.filter(status=Invitation.Status.PENDING, send_at__lte=now).filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-        )
+class InvitationQuerySet(LeasedQuerySet["Invitation"]):
+    """The invitation's lifecycle: every change of `status` is one of these methods.
+
+    pending --(record_sent, last step)--> completed
+    pending --(cancel: a stop event)--> cancelled
+    pending --(suppress: objection, bounce, complaint)--> suppressed
+    pending, completed --(mark_reviewed)--> reviewed
+    pending --(retry_later without a retry: the last failed attempt)--> failed
+
+    `schedule` creates pending rows; the dispatcher's lease (`claim`, `release`, the claim
+    columns) comes from `LeasedQuerySet`. Changes by others (a review, a stop event, an
+    objection) leave the lease alone: the dispatcher that holds the row records its result,
+    which keeps their status (see `record_sent`).
+    """
+
+    due_field: ClassVar[str] = "send_at"
+    pending: ClassVar[str] = "pending"
+    failed: ClassVar[str] = "failed"
+
+    def schedule(self, db: sql.Statements, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """Create pending invitations, in plain SQL inside the caller's ingestion transaction.
+
+        `rows`: values of SCHEDULE.given. Returns their ids, in order.
+        """
+        return [pk for (pk,) in SCHEDULE.run(db, rows)]
+
+    def cancel(self) -> int:
+        """A return or cancellation stopped the order: nothing more is sent."""
+        return self.filter(status=self.pending).update(status=Invitation.Status.CANCELLED)
+
+    def suppress(self) -> int:
+        """The address objected, bounced or complained: nothing more is sent."""
+        return self.filter(status=self.pending).update(status=Invitation.Status.SUPPRESSED)
+
+    def mark_reviewed(self) -> int:
+        """The customer wrote a review: no reminder goes out after it."""
+        statuses = [self.pending, Invitation.Status.COMPLETED]
+        return self.filter(status__in=statuses).update(status=Invitation.Status.REVIEWED)
+
+    def record_sent(self, pk: int, claim_id: str, *, now: dt.datetime, next_send_at: dt.datetime | None) -> None:
+        """The claimed row's message went out: count it, then wait for the next step or finish.
+
+        One statement, in plain SQL (it runs once per message). A review, cancellation or
+        objection that came during the send keeps its status: only a pending row moves on.
+        """
+        pending, completed = Invitation.Status.PENDING, Invitation.Status.COMPLETED  # ours, not input
+        with connection.cursor() as cursor:
+            db = sql.Statements(cursor)
+            if next_send_at is None:  # the last step
+                send_at, params = "send_at", []
+                status = f"CASE WHEN status = '{pending}' THEN '{completed}' ELSE status END"
+            else:
+                send_at, params = f"CASE WHEN status = '{pending}' THEN %s ELSE send_at END", [db.value(next_send_at)]
+                status = "status"
+            db.execute(
+                f"UPDATE {sql.table(Invitation)} SET sent_count = sent_count + 1, last_sent_at = %s, attempts = 0,"
+                f" last_error = '', claimed_until = NULL, claim_id = '', send_at = {send_at}, status = {status}"
+                " WHERE id = %s AND claim_id = %s",
+                [db.value(now), *params, pk, claim_id],
+            )
 
 
-class Invitation(models.Model):
+class Invitation(Leased):
     class Status(models.TextChoices):
         PENDING = "pending"  # a message (invitation or reminder) waits for send_at
         COMPLETED = "completed"  # the invitation and all its reminders went out
         REVIEWED = "reviewed"  # the customer wrote a review; nothing more is sent
         CANCELLED = "cancelled"  # a return or cancellation stopped it
         SUPPRESSED = "suppressed"  # the address objected, bounced or complained
-        FAILED = "failed"  # sending failed DISPATCH_MAX_ATTEMPTS times
+        FAILED = "failed"  # sending failed DISPATCH_MAX_ATTEMPTS times, or cannot succeed
 
     # No index of its own: invitation_by_address leads with it.
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations", db_index=False)
@@ -127,11 +185,6 @@ class Invitation(models.Model):
     # Messages sent so far: 0 before the invitation, 1 after it, 2 after the first reminder...
     sent_count = models.PositiveSmallIntegerField(default=0)
     send_at = models.DateTimeField()
-    # The dispatcher's lease: while in the future, one dispatcher owns the row.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    claim_id = models.CharField(max_length=32, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -139,7 +192,7 @@ class Invitation(models.Model):
 
     class Meta:
         indexes = [
-            # Serves InvitationQuerySet.due(): the dispatcher's "what is due now" scan.
+            # Serves LeasedQuerySet.due(): the dispatcher's "what is due now" scan.
             models.Index(fields=["send_at"], condition=Q(status="pending"), name="invitation_due"),
             # Serves the frequency cap: "was this address invited by this shop lately?"
             models.Index(fields=["shop", "email", "created_at"], name="invitation_by_address"),
@@ -147,6 +200,12 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation {self.pk} ({self.status})"
+
+
+# Ingestion's INSERT of new invitations (the dispatcher's columns take their defaults).
+SCHEDULE = sql.Insert(
+    Invitation, ["shop_id", "transaction_id", "rule_id", "email", "locale", "token", "status", "send_at", "created_at"]
+)
 
 
 class SuppressionQuerySet(models.QuerySet["Suppression"]):

@@ -1,9 +1,22 @@
-"""Merchant-editable message text: placeholders only, never template code.
+"""Every email Reputable sends is built here, one way: from an `Email` description.
 
-A text may contain `{first_name}`, `{shop_name}`, `{order_reference}`, `{review_url}` and
-`{unsubscribe_url}`. Anything else in braces (an unknown name, `{{ x }}`, `{% if %}`, a
-stray brace) is rejected when the text is saved, and substitution is a plain string
-replacement, so nothing a merchant writes is ever executed.
+An `Email` says what a message is (recipient, subject, text, HTML, sender name, reply-to,
+headers). `django_message()` makes it a Django message, the general way; `prebuilt()` writes
+the same message's bytes itself, the dispatcher's fast path for invitations (Django's
+serialisation costs more than the send). Both take every header from `Email.header_items()`,
+where header values are cleaned of control characters and addresses are checked with the
+same rule the API applies to input (`valid_address`). Every message is automated and says so
+(`Auto-Submitted: auto-generated`).
+
+`send(name, to=..., context=...)` renders `templates/emails/<name>-subject.txt`, `-body.txt`
+and `-body.html` in the recipient's language and sends the result; the dispatcher calls it
+for the outbox's emails (see `reputable.dispatch.outbox`).
+
+Merchant-editable message text (the invitation templates) holds placeholders only, never
+template code: `{first_name}`, `{shop_name}`, `{order_reference}`, `{review_url}` and
+`{unsubscribe_url}`. Anything else in braces (an unknown name, `{{ x }}`, `{% if %}`, a stray
+brace) is rejected when the text is saved, and substitution is a plain string replacement,
+so nothing a merchant writes is ever executed.
 """
 
 import binascii
@@ -13,9 +26,18 @@ import functools
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import formataddr
 from typing import Any
 
-from django.core.mail import EmailMultiAlternatives
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.validators import validate_email
+from django.template import Context, TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import translation
 from django.utils.html import linebreaks, urlize
 from django.utils.safestring import SafeString, mark_safe
 
@@ -49,14 +71,191 @@ def as_html(text: str) -> SafeString:
     return mark_safe(linebreaks(urlize(text, autoescape=True), autoescape=False))  # urlize escaped it
 
 
+# --- Addresses and header text ----------------------------------------------------------------
+
+# Plain addresses (dot-atom @ host names, lower case): a strict subset of what Django's
+# validator takes, checked in one match. Anything else (quoted parts, IP literals, IDN) goes
+# to Django's validator.
+PLAIN_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+# What no header may carry: C0 and C1 control characters, DEL, the Unicode line and paragraph
+# separators (which str.splitlines() and so the email package take for line ends), and lone
+# surrogates (which no encoding can write).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+class AddressError(ValueError):
+    """An address that no message can carry."""
+
+
+def valid_address(value: str) -> bool:
+    """Whether a message can carry `value` as an address: the one rule, at input and at send time."""
+    if PLAIN_EMAIL.fullmatch(value):
+        return True
+    if _UNSAFE.search(value):
+        return False  # Django's validator takes control characters inside quotes
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def normalise_address(value: str) -> str:
+    """An address as Reputable stores it (lower case: compared case-insensitively everywhere)."""
+    value = value.strip().lower()
+    if not valid_address(value):
+        raise AddressError("is not a valid email address")
+    return value
+
+
+def one_line(value: str) -> str:
+    """`value` as a header can carry it: control characters and line breaks become spaces,
+    runs of white space one space."""
+    return " ".join(_UNSAFE.sub(" ", value).split())
+
+
+def message_id(*parts: object) -> str:
+    """A stable Message-ID from `parts` (a kind and ids), so that a re-send is recognisable."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "reputable.invalid"
+    return f"<{'-'.join(map(str, parts))}@{domain}>"
+
+
+# --- The description ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Email:
+    """What one message is. Built into a message by `django_message()` or `prebuilt()` only."""
+
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    sender_name: str = ""  # the From header's display name; the address is DEFAULT_FROM_EMAIL
+    reply_to: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)  # Message-ID, List-Unsubscribe, ...
+
+    def header_items(self) -> list[tuple[str, str]]:
+        """Every header the message carries but Date and the MIME ones, in order, cleaned."""
+        for address in (self.to, self.reply_to) if self.reply_to else (self.to,):
+            if not valid_address(address):
+                raise AddressError(f"no message can carry the address {address!r}")
+        items = [
+            ("Subject", one_line(self.subject)),
+            ("From", formataddr((one_line(self.sender_name), settings.DEFAULT_FROM_EMAIL))),
+            ("To", self.to),
+        ]
+        if self.reply_to:
+            items.append(("Reply-To", self.reply_to))
+        headers = {"Auto-Submitted": "auto-generated", **self.headers}
+        return items + [(name, one_line(value)) for name, value in headers.items()]
+
+
+def django_message(description: Email) -> EmailMultiAlternatives:
+    """The message serialised by Django: the general way."""
+    headers = dict(description.header_items())
+    reply_to = headers.pop("Reply-To", "")
+    message = EmailMultiAlternatives(
+        subject=headers.pop("Subject"),
+        body=description.text,
+        from_email=headers.pop("From"),
+        to=[headers.pop("To")],
+        reply_to=[reply_to] if reply_to else [],
+        headers=headers,
+    )
+    if description.html:
+        message.attach_alternative(description.html, "text/html")
+    return message
+
+
+# Addresses written into headers as they are: ASCII, no quoting or display name needed.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+def prebuilt(description: Email, *, date: str) -> EmailMultiAlternatives:
+    """The same message as `django_message()` gives, its bytes written here (text and HTML
+    messages to plain addresses; any other goes to `django_message()`). `date`: the Date
+    header's value."""
+    if not description.html or not _PLAIN_ADDRESS.fullmatch(description.to):
+        return django_message(description)
+    if description.reply_to and not _PLAIN_ADDRESS.fullmatch(description.reply_to):
+        return django_message(description)
+    items = description.header_items()
+    own = {"Subject", "From", "To", "Reply-To"}
+    lines = [header_line(name, value) for name, value in items if name in own]
+    lines.append(header_line("Date", date))
+    extra = {name: value for name, value in items if name not in own}
+    lines += [header_line(name, value) for name, value in extra.items()]
+    headers = dict(items)
+    message = PrebuiltEmail(
+        text_and_html("".join(lines), description.text, description.html),
+        subject=headers["Subject"],
+        body=description.text,
+        # The envelope sender; the From header, with the display name, is in the bytes.
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[description.to],
+        reply_to=[description.reply_to] if description.reply_to else [],
+        headers={"From": headers["From"], **extra},
+    )
+    message.attach_alternative(description.html, "text/html")
+    return message
+
+
+# --- Messages from templates --------------------------------------------------------------------
+
+
+def render(name: str, context: Mapping[str, Any], *, language: str) -> tuple[str, str, str]:
+    """Subject, text and HTML ("" without an HTML template) of `templates/emails/<name>-*`.
+
+    The subject and text are plain text: rendered without HTML escaping.
+    """
+    plain = Context(dict(context), autoescape=False)
+    with translation.override(language):
+        subject = get_template(f"emails/{name}-subject.txt").template.render(plain)  # type: ignore[attr-defined]
+        text = get_template(f"emails/{name}-body.txt").template.render(plain)  # type: ignore[attr-defined]
+        try:
+            html = get_template(f"emails/{name}-body.html").render(dict(context))
+        except TemplateDoesNotExist:
+            html = ""
+    return subject, text.strip() + "\n", html
+
+
+def send(
+    name: str,
+    *,
+    to: str,
+    context: Mapping[str, Any],
+    language: str,
+    sender_name: str = "",
+    reply_to: str = "",
+    headers: Mapping[str, str] | None = None,
+    connection: BaseEmailBackend | None = None,
+) -> None:
+    """Render the `name` templates in `language` and send the message to `to` (dispatcher only)."""
+    subject, text, html = render(name, context, language=language)
+    description = Email(
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        sender_name=sender_name,
+        reply_to=reply_to,
+        headers={"Content-Language": language, **(headers or {})},
+    )
+    (connection or mailers.default).send_messages([django_message(description)])
+
+
 # --- Messages in wire form -------------------------------------------------------------------
 #
 # Django's EmailMessage.message().as_bytes() builds a message through the email package's
-# modern API and costs about 2 ms here, more than sending it over SMTP. The dispatcher writes
-# the bytes of its text + HTML messages itself, with the shape of Django's output: headers
-# folded and RFC 2047-encoded by the email package's SMTP policy unless they are short ASCII,
-# CRLF line ends, and each part 7bit when it is printable ASCII in lines of at most 998
-# characters (RFC 5322's limit), quoted-printable otherwise. Django's backends send them.
+# modern API and costs about 2 ms here, more than sending it over SMTP. `prebuilt()` writes
+# the bytes of text + HTML messages itself, with the shape of Django's output: headers folded
+# and RFC 2047-encoded by the email package's SMTP policy unless they are short ASCII, CRLF
+# line ends, and each part 7bit when it is printable ASCII in lines of at most 998 characters
+# (RFC 5322's limit), quoted-printable otherwise. Django's backends send them.
 
 _POLICY = email.policy.SMTP
 # One boundary per process. A 7bit part that contains it is sent quoted-printable, where it
@@ -90,15 +289,9 @@ _HEADS = {"plain": _part_heads("plain"), "html": _part_heads("html")}
 _END = f"{_CRLF}--{BOUNDARY}--{_CRLF}".encode()
 
 
-def body_part(subtype: str, text: str, *, seven_bit: bool = False) -> bytes:
-    """A text/<subtype> part, UTF-8: 7bit as it is when it can be, else quoted-printable.
-
-    `seven_bit=True`: the caller knows that `text` is printable ASCII in lines of at most
-    MAX_LINE characters without the boundary, so it is not checked again.
-    """
+def body_part(subtype: str, text: str) -> bytes:
+    """A text/<subtype> part, UTF-8: 7bit as it is when it can be, else quoted-printable."""
     seven, quoted = _HEADS[subtype]
-    if seven_bit:
-        return seven + text.replace("\n", _CRLF).encode("ascii")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if (
         _NOT_7BIT.search(text) is None
@@ -110,9 +303,9 @@ def body_part(subtype: str, text: str, *, seven_bit: bool = False) -> bytes:
     return quoted + binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
 
 
-def text_and_html(headers: str, text: str, html: str, *, seven_bit: bool = False) -> bytes:
+def text_and_html(headers: str, text: str, html: str) -> bytes:
     """A multipart/alternative message: `headers` (CRLF-terminated lines, ASCII), then the parts."""
-    parts = (body_part("plain", text, seven_bit=seven_bit), body_part("html", html, seven_bit=seven_bit))
+    parts = (body_part("plain", text), body_part("html", html))
     return b"".join((_TOP, headers.encode("ascii"), b"\r\n", parts[0], b"\r\n", parts[1], _END))
 
 

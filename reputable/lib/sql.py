@@ -2,11 +2,15 @@
 
 The ORM costs about 0.4 ms of CPU per query to build on a small machine, more than the
 query itself; ingestion runs a handful of fixed statements per request, so it writes them
-out. Tables and columns come from the models; values are adapted as Django adapts them.
+out. Tables and columns come from the models' `_meta`: an `Insert` writes every concrete
+column of its model (the caller's values, the field's default for the rest), and `Select`
+reads every column back into a model instance, so adding a field with a default needs no
+change here. Values are adapted as Django adapts them.
 """
 
 import datetime as dt
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.backends.utils import CursorWrapper
 
 # Rows per multi-row INSERT: far below SQLite's 32,766 bound variables with 15 columns.
@@ -70,6 +74,123 @@ def to_time(value: Any) -> dt.time | None:
     return dt.time.fromisoformat(value)
 
 
+def to_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+# How a value read back by plain SQL becomes the field's Python value, by the field's type
+# (SQLite gives text for times and 0/1 for booleans); other types come back as they are.
+_READERS: dict[str, Any] = {
+    "DateTimeField": lambda v: None if v is None else to_datetime(v),
+    "DateField": to_date,
+    "TimeField": to_time,
+    "BooleanField": lambda v: None if v is None else bool(v),
+    "JSONField": lambda v: json.loads(v) if isinstance(v, str) else v,
+}
+# Field types whose values are written as they are (strings, numbers, None, keys).
+_PLAIN = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "EmailField",
+    "ForeignKey",
+    "IntegerField",
+    "OneToOneField",
+    "PositiveBigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SlugField",
+    "SmallIntegerField",
+    "TextField",
+    "URLField",
+}
+_TIMES = {"DateTimeField", "DateField", "TimeField"}
+
+
+def _writable(model: type[models.Model]) -> list[models.Field]:
+    """The concrete fields an INSERT writes: all but an automatic primary key."""
+    return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+
+
+class Insert:
+    """A multi-row INSERT of `model`, the caller giving the values of `given` (attnames) in order.
+
+    Every other concrete column is written too, with the field's default (a callable default
+    is called per row), so a new field with a default needs no change to the caller. A column
+    with neither raises before anything is written (and fails the model-column test first).
+    """
+
+    def __init__(self, model: type[models.Model], given: Sequence[str]) -> None:
+        self.model = model
+        self.given = tuple(given)
+        by_attname = {f.attname: f for f in _writable(model)}
+        if unknown := set(self.given) - set(by_attname):
+            raise ValueError(f"{model.__name__} has no writable column {', '.join(sorted(unknown))}")
+        rest = [f for name, f in by_attname.items() if name not in self.given]
+        self.constant = [f for f in rest if not callable(f.default)]
+        self.computed = [f for f in rest if callable(f.default)]
+        # In the order the rows are written: the given values, then the defaults.
+        self.fields = [*(by_attname[name] for name in self.given), *self.constant, *self.computed]
+        # The columns whose values need adapting: (index, field, whether a date or time).
+        self.adapted = [
+            (i, f, f.get_internal_type() in _TIMES)
+            for i, f in enumerate(self.fields)
+            if f.get_internal_type() not in _PLAIN
+        ]
+        INSERTS.append(self)
+
+    def missing(self) -> list[str]:
+        """Columns neither given nor defaulted: an INSERT would fail on them (NOT NULL)."""
+        return [f.attname for f in (*self.constant, *self.computed) if f.get_default() is None and not f.null]
+
+    def run(
+        self, db: "Statements", rows: Sequence[Sequence[Any]], *, returning: str = "id", suffix: str = ""
+    ) -> list[tuple[Any, ...]]:
+        """INSERT the rows (values of `given`, as Python values); the RETURNING rows in input order."""
+        if missing := self.missing():
+            raise ValueError(f"{self.model.__name__}: no value and no default for {', '.join(missing)}")
+        constant = tuple(f.get_default() for f in self.constant)
+        full = [(*row, *constant, *(f.get_default() for f in self.computed)) for row in rows]
+        if self.adapted:
+            backend = db.cursor.db
+            for n, row in enumerate(full):
+                values = list(row)
+                for i, field, is_time in self.adapted:
+                    if values[i] is not None:
+                        values[i] = db.value(values[i]) if is_time else field.get_db_prep_save(values[i], backend)
+                full[n] = tuple(values)
+        columns = [connection.ops.quote_name(str(f.column)) for f in self.fields]
+        return db.insert(table(self.model), columns, full, returning=returning, suffix=suffix)
+
+
+# Every Insert made, for the test that checks each writes every column of its model.
+INSERTS: list[Insert] = []
+
+
+class Select:
+    """Every concrete column of `model`, read by plain SQL and made into model instances."""
+
+    def __init__(self, model: type[models.Model], alias: str = "") -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        prefix = f"{alias}." if alias else ""
+        self.columns = ", ".join(prefix + connection.ops.quote_name(str(f.column)) for f in self.fields)
+        self.readers = [
+            (i, _READERS[f.get_internal_type()]) for i, f in enumerate(self.fields) if f.get_internal_type() in _READERS
+        ]
+        self.attnames = [f.attname for f in self.fields]
+
+    def instance(self, row: Sequence[Any], db_alias: str = "default") -> Any:
+        values = list(row)
+        for i, read in self.readers:
+            values[i] = read(values[i])
+        return self.model.from_db(db_alias, self.attnames, values)
+
+
 class Statements:
     """Statements on one cursor, with values adapted for its database."""
 
@@ -80,7 +201,7 @@ class Statements:
         self.text_times = self.sqlite
 
     def value(self, value: Any) -> Any:
-        if self.text_times and isinstance(value, dt.date):
+        if self.text_times and isinstance(value, dt.date | dt.time):
             if isinstance(value, dt.datetime):
                 # "2026-11-23 09:00:00[.123456]" in UTC, as str() of the naive value gives it.
                 return value.astimezone(dt.UTC).isoformat(" ")[:-6]

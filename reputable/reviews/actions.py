@@ -66,10 +66,7 @@ def _publish(invitation: Invitation, data: ReviewInput, now: dt.datetime) -> Rev
     )
     _set_product_reviews(review, data.products)
     count_rating(shop=review.shop, product=None, day=now.date(), stars=data.rating, change=1)
-    # A review ends the invitation: no reminder goes out after it.
-    Invitation.objects.filter(
-        pk=invitation.pk, status__in=[Invitation.Status.PENDING, Invitation.Status.COMPLETED]
-    ).update(status=Invitation.Status.REVIEWED, claimed_until=None)
+    Invitation.objects.filter(pk=invitation.pk).mark_reviewed()
     return review
 
 

@@ -2,23 +2,21 @@
 
 import base64
 import datetime as dt
-import hashlib
-import json
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from reputable.lib.api import ErrorOut, invalid
+from reputable.lib.http import public_json
 from reputable.reviews.models import Product, ProductReview, Review
 from reputable.reviews.summaries import summarise
-from reputable.shops.auth import shop_of
-from reputable.shops.models import Shop
+from reputable.shops.access import public_shop, shop_of
 
 router = Router(tags=["reviews"])
 public_router = Router(tags=["public"], auth=None)
@@ -174,8 +172,8 @@ def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[st
     description="All time and the last 12 months: count, mean and 1-5 histogram. Pass `sku` for a "
     "product's summary. Answers carry an ETag; send it back as If-None-Match for a 304.",
 )
-def public_summary(request: HttpRequest, slug: str, sku: str | None = None) -> HttpResponse:
-    shop = get_object_or_404(Shop, slug=slug)
+def public_summary(request: HttpRequest, slug: str, sku: str | None = None) -> HttpResponseBase:
+    shop = public_shop(slug)
     product = get_object_or_404(Product, shop=shop, sku=sku) if sku else None
     summaries = summarise(shop=shop, product=product, today=timezone.now().date())
     body = {
@@ -188,13 +186,4 @@ def public_summary(request: HttpRequest, slug: str, sku: str | None = None) -> H
         "all_time": summaries.all_time.as_dict(),
         "last_12_months": summaries.last_12_months.as_dict(),
     }
-    etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "public, max-age=300",
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "ETag",
-    }
-    if etag in request.headers.get("If-None-Match", ""):
-        return HttpResponse(status=304, headers=headers)
-    return JsonResponse(body, headers=headers)
+    return public_json(request, body, max_age=300)

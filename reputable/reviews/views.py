@@ -5,7 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
@@ -15,7 +15,7 @@ from reputable.reviews.actions import EditWindowClosed, author_name, submit_revi
 from reputable.reviews.forms import ReviewForm
 from reputable.reviews.models import Review
 from reputable.reviews.summaries import summarise
-from reputable.shops.models import Shop
+from reputable.shops.access import public_shop
 
 REVIEWS_PER_PAGE = 20
 
@@ -70,7 +70,7 @@ def review_form(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def profile(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = get_object_or_404(Shop, slug=slug)
+    shop = public_shop(slug)
     language = request.GET.get("lang") or translation.get_language()
     if language not in dict(settings.LANGUAGES):
         raise Http404
@@ -83,10 +83,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
             .prefetch_related("product_reviews__product")
         )
         page = Paginator(reviews, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
-        bars = [
-            (stars, n, round(100 * n / summaries.all_time.count) if summaries.all_time.count else 0)
-            for stars, n in reversed(list(enumerate(summaries.all_time.histogram, start=1)))
-        ]
+        bars = list(reversed(list(enumerate(summaries.all_time.histogram, start=1))))
         return render(
             request,
             "reviews/profile.html",

@@ -1,15 +1,14 @@
 """The shop's own settings and API keys: `/api/v1/shop`, `/api/v1/api-keys`."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
-from reputable.shops.auth import shop_of
+from reputable.shops.access import api_key_of, shop_of
 from reputable.shops.models import ApiKey, Shop
 
 router = Router(tags=["shop"])
@@ -65,6 +64,7 @@ class ApiKeyOut(Schema):
     id: int
     name: str
     prefix: str
+    scopes: list[str] = Field(alias="scope_list")
     created_at: dt.datetime
     revoked_at: dt.datetime | None
 
@@ -75,6 +75,11 @@ class NewApiKeyOut(ApiKeyOut):
 
 class ApiKeyIn(Schema):
     name: str = Field(default="", max_length=100)
+    scopes: list[Literal["read", "write"]] = Field(
+        default=["read", "write"],
+        min_length=1,
+        description="`read`: GET requests only (a read key gets 403 on anything else); `write`: the rest",
+    )
 
 
 @router.get("/api-keys", response=list[ApiKeyOut], summary="The shop's API keys (prefixes only)")
@@ -84,11 +89,11 @@ def list_keys(request: HttpRequest) -> Any:
 
 @router.post("/api-keys", response={201: NewApiKeyOut}, summary="Issue a new API key")
 def create_key(request: HttpRequest, payload: ApiKeyIn) -> Status[dict[str, Any]]:
-    key, raw = ApiKey.issue(shop=shop_of(request), name=payload.name)
-    return Status(201, {**ApiKeyOut.from_orm(key).dict(), "key": raw})
+    key, raw = ApiKey.issue(shop=shop_of(request), name=payload.name, scopes=payload.scopes)
+    return Status(201, {**ApiKeyOut.from_orm(key).model_dump(by_alias=True), "key": raw})
 
 
 @router.delete("/api-keys/{key_id}", response={204: None, 404: ErrorOut}, summary="Revoke an API key at once")
 def revoke_key(request: HttpRequest, key_id: int) -> Status[None]:
-    get_object_or_404(ApiKey, pk=key_id, shop=shop_of(request)).revoke()
+    api_key_of(shop_of(request), key_id).revoke()
     return Status(204, None)

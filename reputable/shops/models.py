@@ -1,13 +1,13 @@
 import zoneinfo
+from collections.abc import Sequence
 
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
+from django.db import models
 from django.utils.timezone import now
 
-from reputable.lib.sql import to_datetime
 from reputable.lib.tokens import hash_secret, new_api_key
 
 
@@ -25,28 +25,6 @@ def validate_one_line(value: str) -> None:
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not a known time zone")
-
-
-class ShopQuerySet(models.QuerySet["Shop"]):
-    def for_api_key(self, raw_key: str) -> "Shop | None":
-        """The shop a live API key acts for; a revoked or unknown key finds none.
-
-        Written out because it runs on every API request (see reputable.lib.sql).
-        """
-        names = [f.attname for f in Shop._meta.concrete_fields]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {', '.join('s.' + n for n in names)} FROM {Shop._meta.db_table} s"
-                f" JOIN {ApiKey._meta.db_table} k ON k.shop_id = s.id"
-                " WHERE k.hashed_key = %s AND k.revoked_at IS NULL",
-                [hash_secret(raw_key)],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        values = dict(zip(names, row, strict=True))
-        values["created_at"] = to_datetime(values["created_at"])
-        return Shop.from_db(self.db, names, [values[n] for n in names])
 
 
 class Shop(models.Model):
@@ -67,8 +45,6 @@ class Shop(models.Model):
     )
     created_at = models.DateTimeField(default=now)
 
-    objects = ShopQuerySet.as_manager()
-
     def __str__(self) -> str:
         return self.name
 
@@ -79,13 +55,17 @@ class Shop(models.Model):
 
 
 class Membership(models.Model):
+    """A user's place in a shop's team; what each role may do is in `reputable.shops.access`."""
+
     class Role(models.TextChoices):
         OWNER = "owner"
-        TEAM = "team"
+        MANAGER = "manager"
+        RESPONDER = "responder"
+        VIEWER = "viewer"
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.TEAM)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "user"], name="one_membership_per_user")]
@@ -95,8 +75,14 @@ class Membership(models.Model):
 
 
 class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        READ = "read"  # GET (and HEAD, OPTIONS) only
+        WRITE = "write"  # everything else
+
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)
+    # What the key may do: scope names separated by spaces, as OAuth writes them.
+    scopes = models.CharField(max_length=40, default="read write")
     # The first characters of the key, shown in lists so the merchant can tell keys apart.
     prefix = models.CharField(max_length=16)
     hashed_key = models.CharField(max_length=64, unique=True)
@@ -107,11 +93,16 @@ class ApiKey(models.Model):
         return f"{self.prefix}… ({self.name or 'unnamed'})"
 
     @classmethod
-    def issue(cls, *, shop: Shop, name: str = "") -> tuple["ApiKey", str]:
+    def issue(cls, *, shop: Shop, name: str = "", scopes: Sequence[str] = ("read", "write")) -> tuple["ApiKey", str]:
         """A new key for `shop`; the raw key is returned once and never stored."""
         raw = new_api_key()
-        key = cls.objects.create(shop=shop, name=name, prefix=raw[:12], hashed_key=hash_secret(raw))
+        ordered = " ".join(scope for scope in cls.Scope.values if scope in scopes)
+        key = cls.objects.create(shop=shop, name=name, scopes=ordered, prefix=raw[:12], hashed_key=hash_secret(raw))
         return key, raw
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
     def revoke(self) -> None:
         if self.revoked_at is None:

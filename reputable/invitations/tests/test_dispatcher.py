@@ -21,7 +21,7 @@ from reputable.conftest import (
     start_sink,
     subprocess_env,
 )
-from reputable.invitations.management.commands.dispatch import Command
+from reputable.dispatch.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
 from reputable.reviews.actions import ReviewInput, submit_review
 
@@ -222,7 +222,7 @@ def test_concurrent_dispatchers_send_each_message_once(alice: ShopAccess, smtp: 
         command = Command()
         start.wait()
         run_dispatcher(command)
-        command.close_mail()
+        command.worker.idle()
         connection.close()
 
     threads = [threading.Thread(target=work) for _ in range(3)]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reputable.conftest import MONDAY, ShopAccess, SmtpSink, checkout, run_dispatcher
-from reputable.invitations.management.commands.dispatch import Command
+from reputable.dispatch.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
 from reputable.shops.models import Shop
 

@@ -16,7 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from reputable.conftest import MONDAY, ShopAccess, checkout
-from reputable.invitations.management.commands.dispatch import Command
+from reputable.dispatch.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
 
 REFERENCES = ["1", "2", "3"]

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from reputable.conftest import MONDAY, ShopAccess, SmtpSink, checkout, run_dispatcher
-from reputable.invitations.management.commands.dispatch import Command
+from reputable.dispatch.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
 from reputable.reviews.models import Product, Review, ReviewRevision
 

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from reputable.conftest import subprocess_env
 from reputable.events.models import EventType
 from reputable.invitations.models import InvitationRule
+from reputable.shops.access import grant_for_key
 from reputable.shops.models import Shop
 
 
@@ -28,7 +29,9 @@ def test_createshop_prints_the_slug_and_a_working_key_as_json() -> None:
     assert printed["slug"] == "bobs-bikes"
     shop = Shop.objects.get(slug="bobs-bikes")
     assert shop.country == "NL"
-    assert Shop.objects.for_api_key(printed["api_key"]) == shop
+    grant = grant_for_key(printed["api_key"])
+    assert grant is not None
+    assert (grant.shop, grant.scopes) == (shop, {"read", "write"})
     assert [t.key for t in EventType.objects.filter(shop=shop)] == ["checkout", "delivery", "return", "cancel"]
     rule = InvitationRule.objects.get(event_type__shop=shop)
     assert (rule.delay_amount, rule.delay_unit, rule.reminder_count, rule.reminder_interval_amount) == (7, "days", 1, 7)

@@ -10,6 +10,10 @@ from granian import Granian
 from granian.constants import Interfaces
 
 
+# How long the web workers and the dispatcher get to stop after SIGTERM, each.
+STOP_SECONDS = 4
+
+
 class Command(BaseCommand):
     help = "Serve the web app (granian, WSGI) with the dispatcher beside it."
 
@@ -42,8 +46,15 @@ class Command(BaseCommand):
                 interface=Interfaces.WSGI,
                 workers=options["workers"],
                 blocking_threads=options["threads"],
+                # On SIGTERM a worker finishes its requests; one held up (by an idle
+                # keep-alive connection, say) is killed after this many seconds.
+                workers_kill_timeout=STOP_SECONDS,
             ).serve()
         finally:
             if dispatcher is not None:
-                dispatcher.terminate()
-                dispatcher.wait(timeout=30)
+                dispatcher.terminate()  # it stops after the current step and gives back its claims
+                try:
+                    dispatcher.wait(timeout=STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    dispatcher.kill()  # what it had claimed is taken again when the lease runs out
+                    dispatcher.wait()

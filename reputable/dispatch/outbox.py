@@ -1,0 +1,117 @@
+"""The outbox: messages to send and calls to make, as rows the dispatcher delivers.
+
+A change that someone must hear about writes an outbox row with `enqueue()` in the same
+transaction as the change, so that both are stored or neither: no event is lost or invented.
+The dispatcher delivers each row when it is due, through the kind named in its `kind`: a
+subclass of `OutboxKind` with a `name` and a `deliver()`, registered with
+`reputable.dispatch.work.register`. Each kind is its own kind of due work, so a flood of one
+never holds up another.
+
+`send_email()` is the outbox's email: rendered from `templates/emails/<name>-*` by
+`reputable.lib.emails.send` when it is sent, in the recipient's language.
+"""
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from reputable.dispatch.models import OutboxItem
+from reputable.dispatch.work import KINDS, Check, Kind, Permanent, register
+from reputable.lib import emails
+from reputable.shops.models import Shop
+
+
+def enqueue(
+    kind: str, payload: Mapping[str, Any], *, shop: Shop | None = None, due_at: dt.datetime | None = None
+) -> OutboxItem:
+    """Write a row for the dispatcher to deliver at `due_at` (default: at once).
+
+    Call it inside the transaction of the change it tells about. `payload` must be JSON.
+    """
+    if not any(issubclass(k, OutboxKind) and k.name == kind for k in KINDS):
+        raise ValueError(f"no outbox kind named {kind!r} is registered")
+    if not db_transaction.get_connection().in_atomic_block:
+        raise RuntimeError("enqueue() belongs inside the transaction of the change it tells about")
+    return OutboxItem.objects.create(kind=kind, payload=dict(payload), shop=shop, due_at=due_at or timezone.now())
+
+
+class OutboxKind(Kind):
+    """Rows of the outbox whose `kind` is this class's `name`; subclasses write `deliver()`."""
+
+    def deliver(self, item: OutboxItem) -> None:
+        """Send the message or make the call; raise to fail."""
+        raise NotImplementedError
+
+    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[OutboxItem]:
+        claim = OutboxItem.objects.filter(kind=self.name).claim(now, size=self.batch_size, lease=lease)
+        if not claim.pks:
+            return []
+        return list(OutboxItem.objects.filter(pk__in=claim.pks, claim_id=claim.id).order_by("due_at", "pk"))
+
+    def recheck(self, item: OutboxItem) -> Check:
+        current = OutboxItem.objects.filter(pk=item.pk).values_list("status", "claim_id").first()
+        return Check.DO if current == (OutboxItem.Status.PENDING, item.claim_id) else Check.GONE
+
+    def perform(self, item: OutboxItem, now: dt.datetime) -> None:
+        self.deliver(item)
+
+    def record_done(self, item: OutboxItem, now: dt.datetime) -> None:
+        OutboxItem.objects.filter(pk=item.pk).record_done(item.claim_id, now=now)
+
+    def record_failure(self, item: OutboxItem, error: str, retry_at: dt.datetime | None) -> None:
+        OutboxItem.objects.filter(pk=item.pk).retry_later(item.claim_id, error=error, retry_at=retry_at)
+
+    def release(self, items: Sequence[OutboxItem]) -> None:
+        for claim_id in {item.claim_id for item in items}:
+            OutboxItem.objects.filter(pk__in=[i.pk for i in items if i.claim_id == claim_id]).release(claim_id)
+
+
+def send_email(
+    template: str,
+    *,
+    to: str,
+    context: Mapping[str, Any],
+    language: str,
+    shop: Shop | None = None,
+    sender_name: str = "",
+    reply_to: str = "",
+) -> OutboxItem:
+    """An email for the dispatcher to send: `templates/emails/<template>-*` with `context` (JSON)."""
+    payload = {
+        "template": template,
+        "to": emails.normalise_address(to),
+        "context": dict(context),
+        "language": language,
+        "sender_name": sender_name,
+        "reply_to": reply_to,
+    }
+    return enqueue(Emails.name, payload, shop=shop)
+
+
+@register
+class Emails(OutboxKind):
+    """Emails of the outbox: notifications, replies, letters (see `send_email`)."""
+
+    name = "email"
+
+    def deliver(self, item: OutboxItem) -> None:
+        p = item.payload
+        try:
+            emails.send(
+                p["template"],
+                to=p["to"],
+                context=p["context"],
+                language=p["language"],
+                sender_name=p["sender_name"],
+                reply_to=p["reply_to"],
+                headers={"Message-ID": emails.message_id("outbox", item.pk)},
+                connection=self.mail.connection(),
+            )
+        except emails.AddressError as error:
+            raise Permanent(str(error)) from None
+        except Exception:
+            self.mail.close()  # the session may be broken; the next send opens a fresh one
+            raise

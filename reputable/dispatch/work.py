@@ -1,0 +1,208 @@
+"""The dispatcher's kinds of due work, and the worker that runs them round-robin.
+
+A kind of due work is one class: it claims due rows of its table in batches (with a lease,
+see `reputable.dispatch.leases`), re-checks each just before doing it, does it, and records
+the result and the next due time; a failure is retried with the kind's back-off and keeps
+its `last_error`, and never stops the dispatcher. `register` adds a kind; each app registers
+its kinds in its `dispatch` module (invitations), the outbox's are in `outbox.py`.
+
+The worker hands out one row per `handle_one()` call and turns from kind to kind after each,
+so that a busy kind never starves another.
+"""
+
+import datetime as dt
+import enum
+import logging
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.mail import mailers
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
+
+log = logging.getLogger("reputable.dispatch")
+
+# Waits between failed attempts unless a kind has its own: 1, 2, 4, ... minutes, at most six hours.
+MAX_BACKOFF = dt.timedelta(hours=6)
+
+
+class Check(enum.Enum):
+    DO = "do"  # still due and ours: do it now
+    HANDLED = "handled"  # the recheck itself settled it (an address suppressed meanwhile, say)
+    GONE = "gone"  # reviewed, cancelled, or no longer this dispatcher's: not to be touched
+
+
+class Permanent(Exception):  # noqa: N818 - reads as `raise Permanent(...)`
+    """A failure that no retry can mend (an address no message can carry): give up at once."""
+
+
+class Item:
+    """A claimed row as a kind hands it to the worker: at least these attributes."""
+
+    pk: int
+    claim_id: str
+    claimed_until: dt.datetime
+    attempts: int
+
+
+class Mail:
+    """One mail connection shared by the kinds that send email, kept open while there is work."""
+
+    def __init__(self) -> None:
+        self._connection: BaseEmailBackend | None = None
+
+    def connection(self) -> BaseEmailBackend:
+        if self._connection is None:
+            self._connection = mailers.default
+        self._connection.open()  # opened once, it stays open across messages
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail too
+            log.debug("closing the mail connection failed", exc_info=True)
+
+
+class Kind:
+    """A kind of due work. Subclasses set `name` and implement the steps below."""
+
+    name: ClassVar[str]
+    batch_size: ClassVar[int] = 50  # rows claimed at once
+
+    def __init__(self, mail: Mail) -> None:
+        self.mail = mail
+
+    def claim(self, now: dt.datetime, lease: dt.timedelta) -> Sequence[Any]:
+        """Claim up to `batch_size` due rows, oldest first; [] when none is due."""
+        raise NotImplementedError
+
+    def recheck(self, item: Any) -> Check:
+        """Just before doing it: is the row still due and this claim's?"""
+        raise NotImplementedError
+
+    def perform(self, item: Any, now: dt.datetime) -> None:
+        """Do the work; raise to fail (`Permanent` when a retry cannot help)."""
+        raise NotImplementedError
+
+    def record_done(self, item: Any, now: dt.datetime) -> None:
+        raise NotImplementedError
+
+    def record_failure(self, item: Any, error: str, retry_at: dt.datetime | None) -> None:
+        """Keep the error; due again at `retry_at`, or given up on when it is None."""
+        raise NotImplementedError
+
+    def release(self, items: Sequence[Any]) -> None:
+        """Give back claimed rows that this dispatcher will not do."""
+        raise NotImplementedError
+
+    def retry_delay(self, attempts: int) -> dt.timedelta | None:
+        """The wait after the `attempts`-th failure in a row, or None to give up."""
+        if attempts >= settings.DISPATCH_MAX_ATTEMPTS:
+            return None
+        return min(dt.timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+KINDS: list[type[Kind]] = []
+
+
+def register[K: type[Kind]](kind: K) -> K:
+    """Add a kind of due work (a class decorator)."""
+    if any(k.name == kind.name for k in KINDS):
+        raise ValueError(f"a kind of due work named {kind.name!r} is registered already")
+    KINDS.append(kind)
+    return kind
+
+
+def lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+
+
+def lease_margin() -> dt.timedelta:
+    """A claimed row is done only while more than this is left of its lease (a fifth of it)."""
+    return lease() / 5
+
+
+class Worker:
+    """Runs the registered kinds round-robin, one row per `handle_one()`."""
+
+    # A kind that found nothing is asked again only after this many steps of the others
+    # (or when they are all idle), so that an idle kind costs no query per message.
+    IDLE_SKIP = 50
+
+    def __init__(self, kinds: Sequence[type[Kind]] | None = None) -> None:
+        if kinds is None:
+            kinds = KINDS
+        self.mail = Mail()
+        self.kinds = [kind(self.mail) for kind in kinds]
+        # Per kind: claimed rows not done yet, in order, and steps to skip it while idle.
+        self.batches: dict[str, deque[Any]] = {k.name: deque() for k in self.kinds}
+        self.skip: dict[str, int] = {k.name: 0 for k in self.kinds}
+        self.turn = 0
+
+    def handle_one(self) -> bool:
+        """Do one row of due work of the next kind that has some. Returns whether there was work."""
+        now = timezone.now()
+        count = len(self.kinds)
+        order = [self.kinds[(self.turn + n) % count] for n in range(count)]
+        # Kinds known to be idle come last: asked only when none of the others has work.
+        order.sort(key=lambda kind: self.skip[kind.name] > 0)
+        for kind in order:
+            if self.step(kind, now):
+                self.turn = (self.kinds.index(kind) + 1) % count
+                for name in self.skip:
+                    self.skip[name] = max(0, self.skip[name] - 1)
+                self.skip[kind.name] = 0
+                return True
+            self.skip[kind.name] = self.IDLE_SKIP
+        return False
+
+    def step(self, kind: Kind, now: dt.datetime) -> bool:
+        """One row of `kind`: recheck, do, record. Returns whether there was one."""
+        while True:
+            item = self.next_claimed(kind, now)
+            if item is None:
+                return False
+            check = kind.recheck(item)
+            if check is Check.HANDLED:
+                return True
+            if check is Check.DO:
+                break
+        try:
+            kind.perform(item, now)
+        except Exception as error:  # noqa: BLE001 - one bad row must never stop the dispatcher
+            log.warning("%s %s: failed: %r", kind.name, item.pk, error)
+            attempts = item.attempts + 1
+            delay = None if isinstance(error, Permanent) else kind.retry_delay(attempts)
+            kind.record_failure(item, f"{type(error).__name__}: {error}", None if delay is None else now + delay)
+            return True
+        kind.record_done(item, now)
+        return True
+
+    def next_claimed(self, kind: Kind, now: dt.datetime) -> Any:
+        """The next claimed row whose lease still has time enough; claims a batch when none is left."""
+        batch = self.batches[kind.name]
+        if batch and now + lease_margin() >= batch[0].claimed_until:
+            self.release(kind)  # the lease is nearly over: another dispatcher may take these soon
+        if not batch:
+            batch.extend(kind.claim(now, lease()))
+        return batch.popleft() if batch else None
+
+    def release(self, kind: Kind) -> None:
+        batch = self.batches[kind.name]
+        if batch:
+            kind.release(list(batch))
+            batch.clear()
+
+    def release_all(self) -> None:
+        """Give back every claimed row not done yet (when stopping)."""
+        for kind in self.kinds:
+            self.release(kind)
+
+    def idle(self) -> None:
+        """Nothing is due: close what is kept open between rows."""
+        self.mail.close()

@@ -1,0 +1,97 @@
+"""HTTP helpers shared by pages, the API and widgets: CORS, ETags, HEAD, the API's error shape."""
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.cache import get_conditional_response
+
+# Cross-origin reads of public resources (summaries, widgets): any site may read them, without
+# credentials; the ETag is readable so a client can revalidate.
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
+# The answer to a CORS preflight of a public resource.
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match",
+    "Access-Control-Max-Age": "86400",
+}
+API_PREFIX = "/api/"
+PUBLIC_API_PREFIX = "/api/v1/public/"
+
+
+def with_headers[R: HttpResponseBase](response: R, headers: Mapping[str, str]) -> R:
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def etag_of(content: bytes) -> str:
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+
+
+def public_json(request: HttpRequest, body: Mapping[str, Any], *, max_age: int) -> HttpResponseBase:
+    """A public, cacheable JSON answer: open CORS, an ETag of its content, 304 when it matches."""
+    response = JsonResponse(body, json_dumps_params={"sort_keys": True})
+    with_headers(response, CORS_HEADERS)
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    response["ETag"] = etag_of(response.content)
+    not_modified = get_conditional_response(request, etag=response["ETag"], response=response)
+    if not_modified is None:
+        return response
+    return with_headers(not_modified, CORS_HEADERS)
+
+
+def api_error_body(code: str, message: str) -> bytes:
+    return json.dumps({"code": code, "message": message, "fields": []}).encode()
+
+
+# What the API answers in its own shape when Django or ninja answered in theirs.
+_API_ERRORS = {
+    404: ("not_found", "no such resource"),
+    405: ("method_not_allowed", "this resource does not take that method"),
+    500: ("server_error", "an unexpected error occurred; it has been logged"),
+}
+
+
+class HttpMiddleware:
+    """Every request: HEAD answered as GET without a body; under /api/, OPTIONS answered with the
+    allowed methods (and CORS for the public resources) and every error in the API's JSON shape
+    `{"code", "message", "fields"}`, however it arose (an unknown path, a wrong method, a 500)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        head = request.method == "HEAD"
+        if head:
+            request.method = "GET"  # HEAD is GET without the body (RFC 9110 9.3.2)
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX):
+            response = self._api(request, response)
+        if head and not response.streaming:
+            assert isinstance(response, HttpResponse)
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+    def _api(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if request.method == "OPTIONS" and response.status_code == 405:
+            allowed = {m.strip() for m in response.get("Allow", "").split(",") if m.strip()}
+            answer = HttpResponse(status=204)
+            answer["Allow"] = ", ".join(sorted(allowed | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())))
+            if request.path.startswith(PUBLIC_API_PREFIX):
+                with_headers(answer, PREFLIGHT_HEADERS)
+            return answer
+        if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+            return response
+        code, message = _API_ERRORS.get(response.status_code, ("error", "the request could not be answered"))
+        answer = HttpResponse(
+            api_error_body(code, message), status=response.status_code, content_type="application/json"
+        )
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                answer[header] = response[header]
+        return answer

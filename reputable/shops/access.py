@@ -1,0 +1,160 @@
+"""The permission choke point: every lookup of a shop, or of one of its objects, goes through here.
+
+- A user reaches a shop through `shop_for_user`, which checks the membership and the role.
+- An API request reaches its shop through its key (`ApiKeyAuth`, then `shop_of`), which
+  checks the key's scope: a read key may only read.
+- Everything else is looked up inside a shop obtained that way, by one function per object
+  type (`rule_of(shop, ...)`, `review_of(shop, ...)`, ...). An object of another shop is
+  not found: a 404, never a 403 that would tell it exists.
+
+Roles, each with everything of those below it: a viewer reads; a responder also answers
+reviews in public and writes to reviewers; a manager also changes settings, rules, templates
+and API keys and opens disputes; the owner also manages the members and may delete the shop.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja.security import HttpBearer
+
+from reputable.events.models import EventType, Transaction
+from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate
+from reputable.lib import sql
+from reputable.lib.api import ApiError
+from reputable.lib.tokens import hash_secret
+from reputable.reviews.models import Review
+from reputable.shops.models import ApiKey, Membership, Shop
+
+Role = Membership.Role
+# Each role and the roles at least as strong.
+_AT_LEAST = {
+    Role.VIEWER: [Role.VIEWER, Role.RESPONDER, Role.MANAGER, Role.OWNER],
+    Role.RESPONDER: [Role.RESPONDER, Role.MANAGER, Role.OWNER],
+    Role.MANAGER: [Role.MANAGER, Role.OWNER],
+    Role.OWNER: [Role.OWNER],
+}
+# Methods that only read: a key with the `read` scope may use these.
+READING = {"GET", "HEAD", "OPTIONS"}
+
+
+# --- shops ------------------------------------------------------------------------------------
+
+
+def shop_for_user(user: User | AnonymousUser, slug: str, *, role: str) -> Shop:
+    """The shop `slug`, if `user` is an active member of it with `role` or a stronger one; else 404."""
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.filter(
+            user=user,
+            user__is_active=True,
+            shop__slug=slug,
+            role__in=_AT_LEAST[Role(role)],
+        )
+        .select_related("shop")
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return membership.shop
+
+
+def shops_for_user(user: User | AnonymousUser) -> list[tuple[Shop, str]]:
+    """Every shop `user` is an active member of, with the role there, by name."""
+    if not user.is_authenticated:
+        return []
+    memberships = Membership.objects.filter(user=user, user__is_active=True).select_related("shop")
+    return [(m.shop, m.role) for m in memberships.order_by("shop__name", "shop__pk")]
+
+
+def public_shop(slug: str) -> Shop:
+    """A shop as anyone may see it (profile, summary): by its public slug."""
+    return get_object_or_404(Shop, slug=slug)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an API key may do: act for `shop`, with `scopes` (`read`, `write`)."""
+
+    shop: Shop
+    scopes: frozenset[str]
+
+
+_SHOP = sql.Select(Shop, "s")
+
+
+def grant_for_key(raw_key: str) -> Grant | None:
+    """The shop and scopes of a live API key; a revoked or unknown key has none.
+
+    In plain SQL: it runs on every API request (see reputable.lib.sql).
+    """
+    with connection.cursor() as cursor:
+        rows = sql.Statements(cursor).fetch(
+            f"SELECT k.scopes, {_SHOP.columns} FROM {sql.table(Shop)} s"
+            f" JOIN {sql.table(ApiKey)} k ON k.shop_id = s.id"
+            " WHERE k.hashed_key = %s AND k.revoked_at IS NULL",
+            [hash_secret(raw_key)],
+        )
+    if not rows:
+        return None
+    scopes, *shop = rows[0]
+    return Grant(_SHOP.instance(shop), frozenset(scopes.split()))
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer <key>`: the request acts for the key's shop, within its scopes."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Shop | None:
+        grant = grant_for_key(token)
+        if grant is None:
+            return None
+        needed = "read" if request.method in READING else "write"
+        if needed not in grant.scopes:
+            raise ApiError(403, "forbidden", f"this API key lacks the {needed!r} scope")
+        return grant.shop
+
+
+def shop_of(request: HttpRequest) -> Shop:
+    """The shop an API request acts for: the only way API code finds its shop."""
+    shop: Shop = request.auth  # type: ignore[attr-defined]
+    return shop
+
+
+# --- objects of a shop ------------------------------------------------------------------------
+#
+# `shop` comes from `shop_for_user` or from the API key: these are scoped by it.
+
+
+def event_type_of(shop: Shop, key: str) -> EventType:
+    return get_object_or_404(EventType, shop=shop, key=key)
+
+
+def rule_of(shop: Shop, rule_id: int) -> InvitationRule:
+    return get_object_or_404(InvitationRule.objects.select_related("event_type"), event_type__shop=shop, pk=rule_id)
+
+
+def template_of(shop: Shop, kind: str, locale: str) -> MessageTemplate:
+    return get_object_or_404(MessageTemplate, shop=shop, kind=kind, locale=locale)
+
+
+def api_key_of(shop: Shop, key_id: int) -> ApiKey:
+    return get_object_or_404(ApiKey, shop=shop, pk=key_id)
+
+
+def member_of(shop: Shop, membership_id: int) -> Membership:
+    return get_object_or_404(Membership.objects.select_related("user"), shop=shop, pk=membership_id)
+
+
+def transaction_of(shop: Shop, reference: str) -> Transaction:
+    return get_object_or_404(Transaction.objects.select_related("invitation"), shop=shop, reference=reference)
+
+
+def invitation_of(shop: Shop, invitation_id: int) -> Invitation:
+    return get_object_or_404(Invitation.objects.select_related("transaction"), shop=shop, pk=invitation_id)
+
+
+def review_of(shop: Shop, review_id: int) -> Review:
+    return get_object_or_404(Review.objects.select_related("transaction"), shop=shop, pk=review_id)
