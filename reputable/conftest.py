@@ -1,5 +1,6 @@
 """Shared test fixtures: personas, API clients, a real SMTP server, the dispatcher, time."""
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -7,6 +8,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -129,17 +131,45 @@ def start_sink(handler: Any) -> Controller:
     return controller
 
 
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SmtpSink]:
-    """Mail goes over SMTP to a real aiosmtpd server on loopback for this test."""
-    sink = SmtpSink(host="127.0.0.1", port=free_port())
-    controller = start_sink(sink)
+@contextmanager
+def hanging_smtp() -> Iterator[tuple[SmtpSink, threading.Event]]:
+    """An SMTP server that takes a message's DATA and never answers: a sender hangs there.
+
+    Yields the server and an event set once a sender is hanging.
+    """
+    hanging = SmtpSink(host="127.0.0.1", port=free_port())
+    entered, release = threading.Event(), threading.Event()
+
+    async def hang(server: Any, session: Any, envelope: Any) -> str:
+        entered.set()
+        while not release.is_set():  # the SMTP server's own thread waits, not the test
+            await asyncio.sleep(0.05)
+        return "451 gone"
+
+    hanging.handle_DATA = hang  # type: ignore[method-assign]
+    controller = start_sink(hanging)
+    try:
+        yield hanging, entered
+    finally:
+        release.set()
+        controller.stop()
+
+
+def use_mail_server(settings: Any, sink: SmtpSink) -> None:
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {"host": sink.host, "port": sink.port, "timeout": 10},
         }
     }
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpSink]:
+    """Mail goes over SMTP to a real aiosmtpd server on loopback for this test."""
+    sink = SmtpSink(host="127.0.0.1", port=free_port())
+    controller = start_sink(sink)
+    use_mail_server(settings, sink)
     try:
         yield sink
     finally:

@@ -64,8 +64,8 @@ class LeasedQuerySet[M: models.Model](models.QuerySet[M]):
         if connection.features.has_select_for_update_skip_locked:
             # Concurrent dispatchers on PostgreSQL each skip the rows the others are taking.
             due = due.select_for_update(skip_locked=True)
-        choose, params = due.values("pk")[:size].query.sql_with_params()
         with db_transaction.atomic(), connection.cursor() as cursor:
+            choose, params = due.values("pk")[:size].query.sql_with_params()  # FOR UPDATE: inside
             # The conditional UPDATE is the claim itself, one statement: on SQLite nothing comes
             # between the choice of the rows and their claim, on PostgreSQL the subquery locks
             # the rows it picks (and another dispatcher's claim, committed meanwhile, is seen).

@@ -172,6 +172,7 @@ class Worker:
                 return True
             if check is Check.DO:
                 break
+            kind.release([item])  # reviewed or cancelled meanwhile: the lease ends here (if still ours)
         try:
             kind.perform(item, now)
         except Exception as error:  # noqa: BLE001 - one bad row must never stop the dispatcher

@@ -191,6 +191,9 @@ _MARKS = {
 _FILL = re.compile("\ue000(first_name|order_reference)\ue001|zqx0token0xqz")
 _FILL_SPLIT = re.compile("\ue000(first_name|order_reference)\ue001|(zqx0token0xqz)")
 _FILLED = ("first_name", "order_reference", "zqx0token0xqz")
+# A value's marker as a word of its own: after the start, white space or "(", before white
+# space or the end, perhaps with punctuation between (which urlize trims off a word).
+_WORD_MARKER = re.compile("(?:^|(?<=[\\s(]))\ue000(?:first_name|order_reference)\ue001(?=[,;:!?.)]*(?:\\s|$))")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")  # as in reputable.lib.emails
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -271,10 +274,14 @@ class Composer:
                 "unsubscribe_url": url("unsubscribe", marks["token"]),
             }
             rendered[variant] = render(words, values)
-        # Usable only if the markers went through untouched (not made into links, quoted...).
+        # Usable only if the markers went through untouched (not made into links, quoted...),
+        # and each stands as a word of its own in the text urlize reads, so that no value can
+        # change how urlize reads the text around it.
         _subject, text, html = rendered["a"]
         text_or_none: str | None = text if _substitute(text, _MARKS["b"]) == rendered["b"][1] else None
         html_or_none: str | None = html if _substitute(html, _MARKS["b"]) == rendered["b"][2] else None
+        if len(_FILL.findall(text)) != len(_WORD_MARKER.findall(text)):
+            html_or_none = None
         token = _MARKS["a"]["token"]
         review = url("review-form", token).split(token)
         unsubscribe = url("unsubscribe", token).split(token)

@@ -27,7 +27,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formataddr
+from email.headerregistry import Address
 from typing import Any
 
 from django.conf import settings
@@ -145,7 +145,9 @@ class Email:
                 raise AddressError(f"no message can carry the address {address!r}")
         items = [
             ("Subject", one_line(self.subject)),
-            ("From", formataddr((one_line(self.sender_name), settings.DEFAULT_FROM_EMAIL))),
+            # As the header registry writes it (a display name with ":" or "," is quoted); an
+            # RFC 2047-encoded name from formataddr() comes back unquoted from Django's parser.
+            ("From", str(Address(display_name=one_line(self.sender_name), addr_spec=settings.DEFAULT_FROM_EMAIL))),
             ("To", self.to),
         ]
         if self.reply_to:

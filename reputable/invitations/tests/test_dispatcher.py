@@ -1,25 +1,17 @@
 """The dispatcher: invitations and reminders over real SMTP, at the right moments."""
 
-import asyncio
 import datetime as dt
-import signal
-import subprocess
-import sys
 import threading
 from typing import Any
 
 import pytest
-import time_machine
 
 from reputable.conftest import (
     MONDAY,
     ShopAccess,
     SmtpSink,
     checkout,
-    free_port,
     run_dispatcher,
-    start_sink,
-    subprocess_env,
 )
 from reputable.dispatch.management.commands.dispatch import Command
 from reputable.invitations.models import Invitation
@@ -167,49 +159,6 @@ def test_one_connection_serves_many_messages(alice: ShopAccess, dispatcher: Comm
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_dispatcher_killed_mid_send_loses_nothing(alice: ShopAccess, dispatcher: Command, smtp: SmtpSink) -> None:
-    """`reputable dispatch` claims the row and hangs in SMTP DATA; it is killed there (SIGKILL).
-
-    The row stays claimed until the lease runs out, then a dispatcher sends it: once.
-    """
-    alice.post("/api/v1/events", checkout(transaction={"reference": "1", "date": "2026-11-01T08:00:00Z"}))
-    hanging = SmtpSink(host="127.0.0.1", port=free_port())
-    entered = threading.Event()
-    release = threading.Event()
-
-    async def hang(server: Any, session: Any, envelope: Any) -> str:
-        entered.set()
-        while not release.is_set():  # the SMTP server's own thread waits, not the test
-            await asyncio.sleep(0.05)
-        return "451 gone"
-
-    hanging.handle_DATA = hang  # type: ignore[method-assign]
-    controller = start_sink(hanging)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reputable.cli", "dispatch"], env=subprocess_env(EMAIL_URL=hanging.url)
-    )
-    try:
-        assert entered.wait(timeout=60), "the dispatcher never reached SMTP DATA"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        release.set()
-        controller.stop()
-
-    invitation = Invitation.objects.get()
-    assert invitation.claimed_until is not None
-    assert (invitation.status, invitation.sent_count) == ("pending", 0)
-    assert dispatcher.handle_one() is False  # the lease still holds
-
-    with time_machine.travel(invitation.claimed_until + dt.timedelta(seconds=1), tick=False):
-        assert dispatcher.handle_one() is True
-
-    invitation.refresh_from_db()
-    assert (invitation.status, invitation.sent_count, invitation.claimed_until) == ("pending", 1, None)
-    assert len(smtp.messages) == 1
-
-
-@pytest.mark.django_db(transaction=True)
 def test_concurrent_dispatchers_send_each_message_once(alice: ShopAccess, smtp: SmtpSink) -> None:
     alice.patch("/api/v1/shop", {"frequency_cap_days": 0})
     events = [checkout(str(n), transaction={"reference": str(n), "date": "2026-11-01T08:00:00Z"}) for n in range(40)]
@@ -235,23 +184,6 @@ def test_concurrent_dispatchers_send_each_message_once(alice: ShopAccess, smtp: 
     assert len(ids) == 40
     assert len(set(ids)) == 40
     assert set(Invitation.objects.values_list("sent_count", flat=True)) == {1}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_loop_stops_cleanly_on_sigterm(alice: ShopAccess, smtp: SmtpSink) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reputable.cli", "dispatch", "--loop"],
-        env=subprocess_env(EMAIL_URL=smtp.url, DISPATCH_IDLE_SECONDS="0.2"),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    assert "dispatcher: running" in process.stderr.readline()
-
-    process.send_signal(signal.SIGTERM)
-
-    assert process.wait(timeout=30) == 0
-    assert "dispatcher: stopped" in process.stderr.read()
 
 
 def test_a_review_after_the_batch_claim_stops_that_rows_send(

@@ -9,7 +9,6 @@ from django.core.management.base import BaseCommand, CommandParser
 from granian import Granian
 from granian.constants import Interfaces
 
-
 # How long the web workers and the dispatcher get to stop after SIGTERM, each.
 STOP_SECONDS = 4
 
