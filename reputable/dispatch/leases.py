@@ -12,7 +12,7 @@ lease expires and the row is due again.
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from django.db import connection, models
 from django.db import transaction as db_transaction
@@ -22,6 +22,9 @@ from reputable.lib import sql
 
 # How much of a failure's text is kept.
 MAX_ERROR = 2000
+# See LeasedQuerySet._choose_due.
+_PLACEHOLDER_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_DUE_SQL: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 
 
 class Leased(models.Model):
@@ -60,16 +63,12 @@ class LeasedQuerySet[M: models.Model](models.QuerySet[M]):
     def claim(self, now: dt.datetime, *, size: int, lease: dt.timedelta) -> Claim:
         """Take up to `size` due rows of this queryset, oldest first, under a new claim."""
         claim = Claim(secrets.token_hex(8), now + lease, [])
-        due = self.due(now).order_by(self.due_field, "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            # Concurrent dispatchers on PostgreSQL each skip the rows the others are taking.
-            due = due.select_for_update(skip_locked=True)
         with db_transaction.atomic(), connection.cursor() as cursor:
-            choose, params = due.values("pk")[:size].query.sql_with_params()  # FOR UPDATE: inside
+            db = sql.Statements(cursor)
+            choose, params = self._choose_due(db, now, size)
             # The conditional UPDATE is the claim itself, one statement: on SQLite nothing comes
             # between the choice of the rows and their claim, on PostgreSQL the subquery locks
             # the rows it picks (and another dispatcher's claim, committed meanwhile, is seen).
-            db = sql.Statements(cursor)
             rows = db.fetch(
                 f"UPDATE {sql.table(self.model)} SET claimed_until = %s, claim_id = %s"
                 f" WHERE id IN ({choose}) RETURNING id",
@@ -77,6 +76,25 @@ class LeasedQuerySet[M: models.Model](models.QuerySet[M]):
             )
         claim.pks.extend(pk for (pk,) in rows)
         return claim
+
+    def _choose_due(self, db: sql.Statements, now: dt.datetime, size: int) -> tuple[str, list[Any]]:
+        """The SELECT of the pks of the `size` oldest due rows (locking them, skipping locked
+        ones, on PostgreSQL), as the ORM writes it for `due()`.
+
+        Kept per model, filter, database and size, with `_PLACEHOLDER_TIME` where the time of the
+        query goes: building it costs about 0.5 ms, as much as running it.
+        """
+        key = (self.model, self.query.where, connection.alias, size)
+        if key not in _DUE_SQL:
+            due = self.due(_PLACEHOLDER_TIME).order_by(self.due_field, "pk")
+            if connection.features.has_select_for_update_skip_locked:
+                # Concurrent dispatchers on PostgreSQL each skip the rows the others are taking.
+                due = due.select_for_update(skip_locked=True)
+            _DUE_SQL[key] = due.values("pk")[:size].query.sql_with_params()  # FOR UPDATE: in a transaction
+        query, params = _DUE_SQL[key]
+        adapt = connection.ops.adapt_datetimefield_value
+        placeholder, time = adapt(_PLACEHOLDER_TIME), adapt(now)
+        return query, [time if param == placeholder else param for param in params]
 
     def release(self, claim_id: str) -> int:
         """Give back this queryset's rows still held by `claim_id`, due as before."""

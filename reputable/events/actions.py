@@ -213,9 +213,10 @@ def _record_new(
         for event_type, tx, _event in fresh
     ]
     planner.save()
+    shop_id = shop.pk
     ids = INSERT_EVENT.run(
         db,
-        [(shop.pk, type_id, tx_id, outcome, inv.id if inv else None, now) for type_id, tx_id, outcome, inv in decided],
+        [(shop_id, type_id, tx_id, outcome, inv.id if inv else None, now) for type_id, tx_id, outcome, inv in decided],
     )
     for (type_id, tx_id, outcome, invitation), (event_id,) in zip(decided, ids, strict=True):
         known[(type_id, tx_id)] = (event_id, outcome, invitation)
@@ -250,9 +251,10 @@ def _transactions_for(
             first.setdefault(event.transaction.reference, event)
     if not first:
         return found
+    shop_id = shop.pk
     rows = [
         (
-            shop.pk,
+            shop_id,
             ref,
             event.transaction.date,
             event.customer.email,
@@ -298,11 +300,12 @@ def _link_products(
 ) -> None:
     products: dict[str, tuple[object, ...]] = {}
     links: set[tuple[str, str]] = set()
+    shop_id = shop.pk
     for event in events:
         for p in event.products:
             key = Product.key_for(sku=p.sku, name=p.name)
             url, image = str(p.url) if p.url else "", str(p.image_url) if p.image_url else ""
-            products[key] = (shop.pk, key, p.sku, p.name, p.gtin, p.mpn, p.brand, url, image)
+            products[key] = (shop_id, key, p.sku, p.name, p.gtin, p.mpn, p.brand, url, image)
             links.add((event.transaction.reference, key))
     if not products:
         return

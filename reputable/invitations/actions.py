@@ -40,6 +40,7 @@ class InvitationPlanner:
     ) -> None:
         self.db = db
         self.shop = shop
+        self.shop_id = shop.pk
         self.now = now
         self.invitations: dict[int, PlannedInvitation] = {}
         self.stopped: set[int] = set()
@@ -107,7 +108,7 @@ class InvitationPlanner:
             return Outcome.FREQUENCY_CAP, None
         invitation = PlannedInvitation(None, Status.PENDING, max(rule.first_send_at(date, self.shop), self.now))
         self.invitations[transaction_id] = invitation
-        self.new.append((invitation, (self.shop.pk, transaction_id, rule.pk, email, locale)))
+        self.new.append((invitation, (self.shop_id, transaction_id, rule.id, email, locale)))
         if self.capped:
             self.recently_invited.add(email)
         return Outcome.SCHEDULED, invitation

@@ -191,6 +191,7 @@ _MARKS = {
 _FILL = re.compile("\ue000(first_name|order_reference)\ue001|zqx0token0xqz")
 _FILL_SPLIT = re.compile("\ue000(first_name|order_reference)\ue001|(zqx0token0xqz)")
 _FILLED = ("first_name", "order_reference", "zqx0token0xqz")
+_VALUE_MARKER = re.compile("\ue000(?:first_name|order_reference)\ue001")
 # A value's marker as a word of its own: after the start, white space or "(", before white
 # space or the end, perhaps with punctuation between (which urlize trims off a word).
 _WORD_MARKER = re.compile("(?:^|(?<=[\\s(]))\ue000(?:first_name|order_reference)\ue001(?=[,;:!?.)]*(?:\\s|$))")
@@ -280,7 +281,7 @@ class Composer:
         _subject, text, html = rendered["a"]
         text_or_none: str | None = text if _substitute(text, _MARKS["b"]) == rendered["b"][1] else None
         html_or_none: str | None = html if _substitute(html, _MARKS["b"]) == rendered["b"][2] else None
-        if len(_FILL.findall(text)) != len(_WORD_MARKER.findall(text)):
+        if len(_VALUE_MARKER.findall(text)) != len(_WORD_MARKER.findall(text)):
             html_or_none = None
         token = _MARKS["a"]["token"]
         review = url("review-form", token).split(token)

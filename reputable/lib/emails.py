@@ -114,6 +114,8 @@ def normalise_address(value: str) -> str:
 def one_line(value: str) -> str:
     """`value` as a header can carry it: control characters and line breaks become spaces,
     runs of white space one space."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value  # the usual case, checked in C: isprintable() is False for all of _UNSAFE
     return " ".join(_UNSAFE.sub(" ", value).split())
 
 
@@ -145,15 +147,20 @@ class Email:
                 raise AddressError(f"no message can carry the address {address!r}")
         items = [
             ("Subject", one_line(self.subject)),
-            # As the header registry writes it (a display name with ":" or "," is quoted); an
-            # RFC 2047-encoded name from formataddr() comes back unquoted from Django's parser.
-            ("From", str(Address(display_name=one_line(self.sender_name), addr_spec=settings.DEFAULT_FROM_EMAIL))),
+            ("From", _from_value(one_line(self.sender_name), settings.DEFAULT_FROM_EMAIL)),
             ("To", self.to),
         ]
         if self.reply_to:
             items.append(("Reply-To", self.reply_to))
         headers = {"Auto-Submitted": "auto-generated", **self.headers}
         return items + [(name, one_line(value)) for name, value in headers.items()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _from_value(display_name: str, address: str) -> str:
+    # As the header registry writes it (a display name with ":" or "," quoted): an RFC 2047
+    # encoded name from formataddr() comes back unquoted from Django's parser, as a group.
+    return str(Address(display_name=display_name, addr_spec=address))
 
 
 def django_message(description: Email) -> EmailMultiAlternatives:
@@ -294,7 +301,8 @@ _END = f"{_CRLF}--{BOUNDARY}--{_CRLF}".encode()
 def body_part(subtype: str, text: str) -> bytes:
     """A text/<subtype> part, UTF-8: 7bit as it is when it can be, else quoted-printable."""
     seven, quoted = _HEADS[subtype]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if (
         _NOT_7BIT.search(text) is None
         and BOUNDARY not in text

@@ -57,8 +57,14 @@ def marks(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
+def quote(name: str) -> str:
+    """A table or column name quoted for SQL: the same on SQLite and PostgreSQL."""
+    return f'"{name}"'
+
+
+@cache
 def table(model: Any) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return quote(model._meta.db_table)
 
 
 def to_datetime(value: Any) -> dt.datetime:
@@ -133,8 +139,10 @@ class Insert:
         rest = [f for name, f in by_attname.items() if name not in self.given]
         self.constant = [f for f in rest if not callable(f.default)]
         self.computed = [f for f in rest if callable(f.default)]
+        self.constant_values = tuple(f.get_default() for f in self.constant)
         # In the order the rows are written: the given values, then the defaults.
         self.fields = [*(by_attname[name] for name in self.given), *self.constant, *self.computed]
+        self.columns = [quote(str(f.column)) for f in self.fields]
         # The columns whose values need adapting: (index, field, whether a date or time).
         self.adapted = [
             (i, f, f.get_internal_type() in _TIMES)
@@ -153,18 +161,29 @@ class Insert:
         """INSERT the rows (values of `given`, as Python values); the RETURNING rows in input order."""
         if missing := self.missing():
             raise ValueError(f"{self.model.__name__}: no value and no default for {', '.join(missing)}")
-        constant = tuple(f.get_default() for f in self.constant)
-        full = [(*row, *constant, *(f.get_default() for f in self.computed)) for row in rows]
+        constant, computed = self.constant_values, self.computed
+        if computed:
+            full = [(*row, *constant, *(f.get_default() for f in computed)) for row in rows]
+        else:
+            full = [(*row, *constant) for row in rows]
         if self.adapted:
             backend = db.cursor.db
+            # The same value in row after row (the batch's `now`) is adapted once.
+            last: dict[int, tuple[Any, Any]] = {}
             for n, row in enumerate(full):
                 values = list(row)
                 for i, field, is_time in self.adapted:
-                    if values[i] is not None:
-                        values[i] = db.value(values[i]) if is_time else field.get_db_prep_save(values[i], backend)
+                    value = values[i]
+                    if value is None:
+                        continue
+                    seen = last.get(i)
+                    if seen is not None and seen[0] is value:
+                        values[i] = seen[1]
+                        continue
+                    values[i] = db.value(value) if is_time else field.get_db_prep_save(value, backend)
+                    last[i] = (value, values[i])
                 full[n] = tuple(values)
-        columns = [connection.ops.quote_name(str(f.column)) for f in self.fields]
-        return db.insert(table(self.model), columns, full, returning=returning, suffix=suffix)
+        return db.insert(table(self.model), self.columns, full, returning=returning, suffix=suffix)
 
 
 # Every Insert made, for the test that checks each writes every column of its model.
@@ -178,7 +197,7 @@ class Select:
         self.model = model
         self.fields = list(model._meta.concrete_fields)
         prefix = f"{alias}." if alias else ""
-        self.columns = ", ".join(prefix + connection.ops.quote_name(str(f.column)) for f in self.fields)
+        self.columns = ", ".join(prefix + quote(str(f.column)) for f in self.fields)
         self.readers = [
             (i, _READERS[f.get_internal_type()]) for i, f in enumerate(self.fields) if f.get_internal_type() in _READERS
         ]

@@ -112,3 +112,12 @@ def test_the_skeleton_gives_the_message_a_full_rendering_gives(letter: Letter, o
 
     assert from_skeleton.header_items() == rendered(letter, words).header_items()
     assert (from_skeleton.text, from_skeleton.html) == (rendered(letter, words).text, rendered(letter, words).html)
+
+
+def test_the_default_wording_in_every_language_is_filled_from_a_skeleton() -> None:
+    shop = Shop(pk=1, name="Alice Teas", default_locale="de")
+    for language in ("en", "de", "nl", "pl"):
+        for kind in ("invitation", "reminder"):
+            for has_first_name in (True, False):
+                skeleton = Composer().skeleton(shop, wording(kind, language, None, has_first_name=has_first_name))
+                assert skeleton.text is not None and skeleton.html is not None, (language, kind, has_first_name)
