@@ -7,7 +7,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from reputable.events.api import router as events_router
 from reputable.invitations.api import router as invitations_router
-from reputable.lib.api import ApiError, FieldError, field_errors
+from reputable.lib.api import ApiError, FieldError, field_errors, invalid_fields
 from reputable.reviews.api import public_router
 from reputable.reviews.api import router as reviews_router
 from reputable.shops.access import ApiKeyAuth
@@ -29,7 +29,10 @@ api.add_router("/", public_router)
 
 
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:
-    return api.create_response(request, error.body(), status=error.status)
+    response = api.create_response(request, error.body(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
 
 
 api.exception_handler(ApiError)(error_response)
@@ -39,9 +42,7 @@ api.exception_handler(ApiError)(error_response)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     # ninja puts where it read the value first: ("body", "payload", ...) or ("path", "kind").
     errors = [{**e, "loc": list(e.get("loc", ()))[2 if e.get("loc", ("",))[0] == "body" else 1 :]} for e in exc.errors]
-    fields = field_errors(errors)
-    message = "; ".join(f"{f.field}: {f.message}" for f in fields)
-    return error_response(request, ApiError(422, "validation_error", message, fields))
+    return error_response(request, invalid_fields(field_errors(errors)))
 
 
 @api.exception_handler(AuthenticationError)

@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
@@ -31,6 +32,13 @@ hypothesis_settings.load_profile("reputable")
 
 # A Monday morning, well clear of holidays and DST changes.
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Each test starts with no failed attempts counted (every test client has one address)."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ Without any environment the platform runs on SQLite under ./var and keeps mail a
 under ./var/mailbox, with DEBUG off.
 """
 
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,16 +15,19 @@ from django.utils.csp import CSP
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent
+# The data directory holds customers' addresses and tokens (the SQLite database, the mailbox,
+# the secret key): it and every file Reputable creates are private to the user running it.
+os.umask(0o077)
 DATA_DIR = Path(env.str("REPUTABLE_DATA_DIR", default="var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.chmod(0o700)  # also for a folder made before this was so
 
 
 def _persistent_secret_key() -> str:
     # A stable key without configuration: generated once and kept beside the database.
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        path.write_text(secrets.token_urlsafe(50))  # 0600: see the umask above
     return path.read_text().strip()
 
 
@@ -35,14 +39,14 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[_base_host, "localhost", "127
 CSRF_TRUSTED_ORIGINS = [f"{urlsplit(BASE_URL).scheme}://{urlsplit(BASE_URL).netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "reputable.apps.AdminConfig",  # Django's admin, its logins limited (reputable/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # the API docs page from its own static files, not a CDN
-    "reputable",  # the platform's own commands (serve, demo), templates and static files
+    "reputable.apps.ReputableConfig",  # the platform's own commands (serve, demo), templates, static files
     "reputable.shops",
     "reputable.events",
     "reputable.invitations",
@@ -186,6 +190,14 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=300)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
 DISPATCH_IDLE_SECONDS = env.float("DISPATCH_IDLE_SECONDS", default=2.0)
+
+# Failed attempts (wrong API keys, unknown link tokens, failed logins) per client address:
+# past the limit within the window, 429 until the window ends (see reputable/lib/ratelimit.py).
+FAILED_ATTEMPTS_LIMIT = env.int("FAILED_ATTEMPTS_LIMIT", default=20)
+FAILED_ATTEMPTS_WINDOW = env.int("FAILED_ATTEMPTS_WINDOW", default=300)
+# Shared by every process on this machine; across machines use a shared cache (redis://,
+# pymemcache://, dbcache://table after `reputable createcachetable`).
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
 
 # A review link accepts a new review for this many days after the last message it came in.
 REVIEW_LINK_DAYS = env.int("REVIEW_LINK_DAYS", default=90)

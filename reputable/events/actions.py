@@ -20,7 +20,7 @@ from reputable.events.schemas import EventIn
 from reputable.invitations.actions import InvitationPlanner, PlannedInvitation
 from reputable.invitations.models import Invitation, InvitationRule
 from reputable.lib import sql
-from reputable.lib.dates import EARLIEST, time_zone
+from reputable.lib.dates import EARLIEST, load_holidays, time_zone
 from reputable.reviews.models import Product
 from reputable.shops.models import Shop
 
@@ -111,6 +111,8 @@ def record_events(*, shop: Shop, events: Sequence[EventIn]) -> list[Recorded | R
     types = active_event_types(shop)
     rejected = {i: why for i, event in enumerate(events) if (why := _apply_rules(event, shop, types, now)) is not None}
     taken = [(i, types[event.type], event) for i, event in enumerate(events) if i not in rejected]
+    if any(t.rule is not None and t.rule.counts_business_days for t in types.values()):
+        load_holidays(shop.country, shop.subdivision, now.date())  # before the write lock
     recorded = iter(_record(shop, taken, now) if taken else [])
     return [rejected[i] if i in rejected else next(recorded) for i in range(len(events))]
 

@@ -12,7 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 from reputable.events.actions import Recorded, Rejected, record_events
 from reputable.events.models import Event, EventType
 from reputable.events.schemas import EventIn, EventOut, InvitationOut
-from reputable.lib.api import ApiError, ErrorOut, FieldError, field_errors, invalid
+from reputable.lib.api import ApiError, ErrorOut, FieldError, field_errors, invalid, invalid_fields
+from reputable.lib.text import Line
 from reputable.shops.access import event_type_of, shop_of, transaction_of
 
 router = Router(tags=["events"])
@@ -109,8 +110,7 @@ def _parse_one(raw: dict[str, Any]) -> EventIn | ApiError:
     try:
         return EventIn.model_validate(raw)
     except ValidationError as error:
-        fields = field_errors(error.errors())
-        return ApiError(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields)
+        return invalid_fields(field_errors(error.errors()))
 
 
 class EventTypeOut(Schema):
@@ -123,13 +123,13 @@ class EventTypeOut(Schema):
 
 class EventTypeIn(Schema):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     is_active: bool = True
     is_stop: bool = False
 
 
 class EventTypePatch(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: Line | None = Field(default=None, min_length=1, max_length=100)
     is_active: bool | None = None
 
 
@@ -158,7 +158,7 @@ def create_event_type(request: HttpRequest, payload: EventTypeIn) -> Status[Even
     response={200: EventTypeOut, 404: ErrorOut, 422: ErrorOut},
     summary="Rename, activate or deactivate an event type",
 )
-def update_event_type(request: HttpRequest, key: str, payload: EventTypePatch) -> EventType:
+def update_event_type(request: HttpRequest, key: Line, payload: EventTypePatch) -> EventType:
     event_type = event_type_of(shop_of(request), key)
     for field, value in payload.dict(exclude_unset=True).items():
         if value is None:
@@ -184,11 +184,11 @@ class TransactionOut(Schema):
 
 
 @router.get(
-    "/transactions/{reference}",
+    "/transactions/{path:reference}",
     response={200: TransactionOut, 404: ErrorOut},
     summary="A transaction, its events and why it was (not) invited",
 )
-def get_transaction(request: HttpRequest, reference: str) -> dict[str, Any]:
+def get_transaction(request: HttpRequest, reference: Line) -> dict[str, Any]:
     tx = transaction_of(shop_of(request), reference)
     invitation = getattr(tx, "invitation", None)
     return {

@@ -11,13 +11,15 @@ from ninja import Schema
 from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, field_validator
 
 from reputable.lib.api import Email
+from reputable.lib.text import Line
 
 # Shop systems send null for what they do not know; it is stored as "".
-Text = Annotated[str, BeforeValidator(lambda value: "" if value is None else value)]
+_NULL_AS_BLANK = BeforeValidator(lambda value: "" if value is None else value)
+Text = Annotated[Line, _NULL_AS_BLANK]
 
 
 class TransactionIn(BaseModel):
-    reference: str = Field(min_length=1, max_length=100)
+    reference: Line = Field(min_length=1, max_length=100)
     date: dt.datetime
 
     @field_validator("reference", mode="before")
@@ -43,8 +45,9 @@ class CustomerIn(BaseModel):
 
 class ProductIn(BaseModel):
     sku: Text = Field(default="", max_length=100)
-    name: str = Field(min_length=1, max_length=255)
-    gtin: Text = Field(default="", max_length=14, pattern=r"^(\d{8}|\d{12,14})?$")
+    name: Line = Field(min_length=1, max_length=255)
+    # Digits only: its own pattern, which no control character passes either.
+    gtin: Annotated[str, _NULL_AS_BLANK] = Field(default="", max_length=14, pattern=r"^([0-9]{8}|[0-9]{12,14})?$")
     mpn: Text = Field(default="", max_length=70)
     brand: Text = Field(default="", max_length=100)
     url: HttpUrl | None = None
@@ -52,7 +55,7 @@ class ProductIn(BaseModel):
 
 
 class EventIn(BaseModel):
-    type: str = Field(min_length=1, max_length=40)
+    type: Line = Field(min_length=1, max_length=40)
     transaction: TransactionIn
     customer: CustomerIn
     products: list[ProductIn] = Field(default_factory=list, max_length=100)

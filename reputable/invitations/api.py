@@ -4,17 +4,18 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import model_validator
 
 from reputable.invitations.actions import suppress_address
 from reputable.invitations.models import InvitationRule, MessageKind, MessageTemplate, Suppression
-from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
+from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid, model_invalid
 from reputable.lib.emails import PlaceholderError, check_placeholders
+from reputable.lib.text import Line, Paragraphs
 from reputable.shops.access import event_type_of, rule_of, shop_of, template_of
 
 router = Router(tags=["invitations"])
@@ -44,32 +45,33 @@ class RuleOut(Schema):
 
 class RulePatch(Schema):
     is_active: bool | None = None
-    delay_amount: int | None = Field(default=None, ge=0, le=100_000)
+    delay_amount: int | None = Field(
+        default=None, ge=0, description="at most 525600 minutes, 8760 hours, 365 days or 260 business days"
+    )
     delay_unit: Unit | None = None
-    send_time: dt.time | None = None
+    send_time: dt.time | None = Field(default=None, description="hours and minutes, in the shop's time zone")
     reminder_count: int | None = Field(default=None, ge=0, le=3)
-    reminder_interval_amount: int | None = Field(default=None, ge=1, le=100_000)
+    reminder_interval_amount: int | None = Field(default=None, ge=1, description="at most as delay_amount")
     reminder_interval_unit: Unit | None = None
     max_transaction_age_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 class RuleIn(RulePatch):
     is_active: bool = True
-    delay_amount: int = Field(default=7, ge=0, le=100_000)
+    delay_amount: int = Field(default=7, ge=0)
     delay_unit: Unit = "days"
     reminder_count: int = Field(default=1, ge=0, le=3)
-    reminder_interval_amount: int = Field(default=7, ge=1, le=100_000)
+    reminder_interval_amount: int = Field(default=7, ge=1)
     reminder_interval_unit: Unit = "days"
     max_transaction_age_days: int | None = Field(default=90, ge=1, le=3650)
 
-    @model_validator(mode="after")
-    def whole_minutes(self) -> "RuleIn":
-        if self.send_time is not None and (self.send_time.second or self.send_time.microsecond):
-            raise ValueError("send_time takes hours and minutes only")
-        return self
-
 
 def save_rule(rule: InvitationRule) -> InvitationRule:
+    """Check the rule as the model does (the same for a new rule and a changed one) and save it."""
+    try:
+        rule.full_clean(exclude=["event_type"], validate_constraints=False)
+    except ValidationError as error:
+        raise model_invalid(error) from None
     try:
         with db_transaction.atomic():
             rule.save()
@@ -87,7 +89,7 @@ def save_rule(rule: InvitationRule) -> InvitationRule:
 @router.get(
     "/event-types/{key}/rules", response={200: list[RuleOut], 404: ErrorOut}, summary="The rules of an event type"
 )
-def list_rules(request: HttpRequest, key: str) -> Any:
+def list_rules(request: HttpRequest, key: Line) -> Any:
     return InvitationRule.objects.filter(event_type=event_type_of(shop_of(request), key)).select_related("event_type")
 
 
@@ -98,7 +100,7 @@ def list_rules(request: HttpRequest, key: str) -> Any:
     description="At most one rule per event type is active: adding an active rule while another "
     "is active answers 409 `active_rule_exists`.",
 )
-def create_rule(request: HttpRequest, key: str, payload: RuleIn) -> Status[InvitationRule]:
+def create_rule(request: HttpRequest, key: Line, payload: RuleIn) -> Status[InvitationRule]:
     event_type = event_type_of(shop_of(request), key)
     if event_type.is_stop:
         raise invalid("key", "a stop event type cancels invitations and takes no rule")
@@ -121,8 +123,8 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Invit
 
 
 class TemplateIn(Schema):
-    subject: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=5000)
+    subject: Line = Field(min_length=1, max_length=200)
+    body: Paragraphs = Field(min_length=1, max_length=5000)
 
 
 class TemplateOut(Schema):
@@ -146,7 +148,7 @@ def list_templates(request: HttpRequest) -> Any:
     "{review_url} and {unsubscribe_url}. Anything else in braces is rejected with 422. The "
     "objection notice and unsubscribe link are always added below the body.",
 )
-def put_template(request: HttpRequest, kind: MessageKind, locale: str, payload: TemplateIn) -> MessageTemplate:
+def put_template(request: HttpRequest, kind: MessageKind, locale: Line, payload: TemplateIn) -> MessageTemplate:
     locale = checked_locale(locale)
     for field in ("subject", "body"):
         try:
@@ -165,7 +167,7 @@ def put_template(request: HttpRequest, kind: MessageKind, locale: str, payload: 
 @router.delete(
     "/message-templates/{kind}/{locale}", response={204: None, 404: ErrorOut}, summary="Back to the default wording"
 )
-def delete_template(request: HttpRequest, kind: MessageKind, locale: str) -> Status[None]:
+def delete_template(request: HttpRequest, kind: MessageKind, locale: Line) -> Status[None]:
     template_of(shop_of(request), kind, locale).delete()
     return Status(204, None)
 

@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.db.models import Q
@@ -11,7 +12,7 @@ from django.utils import timezone
 from reputable.dispatch.leases import Leased, LeasedQuerySet
 from reputable.events.models import EventType, Transaction
 from reputable.lib import sql
-from reputable.lib.dates import DelayUnit, add_delay
+from reputable.lib.dates import MAX_DELAY, DelayUnit, add_delay
 from reputable.lib.tokens import new_token
 from reputable.shops.models import Shop
 
@@ -19,14 +20,13 @@ from reputable.shops.models import Shop
 class InvitationRule(models.Model):
     event_type = models.ForeignKey(EventType, on_delete=models.CASCADE, related_name="rules")
     is_active = models.BooleanField(default=True)
-    delay_amount = models.PositiveIntegerField(default=7, validators=[MaxValueValidator(100_000)])
+    # At most MAX_DELAY of its unit (see clean()), as is the reminder interval.
+    delay_amount = models.PositiveIntegerField(default=7)
     delay_unit = models.CharField(max_length=16, choices=DelayUnit.choices, default=DelayUnit.DAYS)
     # Wall time in the shop's time zone at which the message goes out, if set.
     send_time = models.TimeField(null=True, blank=True)
     reminder_count = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(3)])
-    reminder_interval_amount = models.PositiveIntegerField(
-        default=7, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
-    )
+    reminder_interval_amount = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
     reminder_interval_unit = models.CharField(max_length=16, choices=DelayUnit.choices, default=DelayUnit.DAYS)
     # Transactions older than this when their event arrives are not invited (None: any age).
     max_transaction_age_days = models.PositiveIntegerField(
@@ -44,6 +44,22 @@ class InvitationRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delay_amount} {self.delay_unit} after {self.event_type_id}"
+
+    def clean(self) -> None:
+        """The rule's own limits, for a new rule and a changed one alike."""
+        errors = {}
+        for amount, unit in (("delay_amount", "delay_unit"), ("reminder_interval_amount", "reminder_interval_unit")):
+            most = MAX_DELAY.get(getattr(self, unit))
+            if most is not None and getattr(self, amount) > most:
+                errors[amount] = f"at most {most} {getattr(self, unit).replace('_', ' ')}"
+        if self.send_time is not None and (self.send_time.second or self.send_time.microsecond):
+            errors["send_time"] = "takes hours and minutes only"
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def counts_business_days(self) -> bool:
+        return DelayUnit.BUSINESS_DAYS in (self.delay_unit, self.reminder_interval_unit)
 
     def first_send_at(self, transaction_date: dt.datetime, shop: Shop) -> dt.datetime:
         return self._after(transaction_date, self.delay_amount, self.delay_unit, shop)

@@ -1,7 +1,7 @@
-"""The customer's objection: the unsubscribe page and RFC 8058 one-click POST."""
+"""The customer's links: finding the invitation a link names, and the objection page."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -9,6 +9,20 @@ from django.views.decorators.http import require_http_methods
 from reputable.invitations.actions import suppress_address
 from reputable.invitations.messages import invitation_language
 from reputable.invitations.models import Invitation, Suppression
+from reputable.lib import ratelimit
+from reputable.lib.http import too_many_attempts_page
+from reputable.shops.access import invitation_for_token
+
+
+def invitation_of_link(request: HttpRequest, token: str) -> Invitation | HttpResponse:
+    """The invitation a review or unsubscribe link names, or the answer to a link that names
+    none: 404, or 429 once the address has tried too many such links."""
+    invitation = invitation_for_token(token)
+    if invitation is not None:
+        return invitation
+    if retry_after := ratelimit.failed("link-token", request):
+        return too_many_attempts_page(request, retry_after)
+    return render(request, "invitations/link_unknown.html", status=404)
 
 
 # The link's token is the credential (192 random bits, known only to the addressee), and
@@ -16,14 +30,12 @@ from reputable.invitations.models import Invitation, Suppression
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a button and changes nothing; POST suppresses the address for the shop."""
-    invitation = get_object_or_404(Invitation.objects.select_related("shop"), token=token)
+    """GET (and HEAD) shows a button and changes nothing; POST suppresses the address for the shop."""
+    invitation = invitation_of_link(request, token)
+    if isinstance(invitation, HttpResponse):
+        return invitation
     done = request.method == "POST"
     if done:
         suppress_address(email=invitation.email, reason=Suppression.Reason.UNSUBSCRIBED, shop=invitation.shop)
     with translation.override(invitation_language(invitation)):
-        return render(
-            request,
-            "invitations/unsubscribe.html",
-            {"shop": invitation.shop, "done": done},
-        )
+        return render(request, "invitations/unsubscribe.html", {"shop": invitation.shop, "done": done})

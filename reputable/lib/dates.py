@@ -48,6 +48,13 @@ def _weekday_holidays(country: str, subdivision: str, year: int) -> tuple[int, .
     return tuple(sorted(d.toordinal() for d in days if d.year == year and d.weekday() < 5))
 
 
+def load_holidays(country: str, subdivision: str, around: dt.date) -> None:
+    """Load the holidays of the years around `around` now: the first load of a country costs
+    a good part of a second, which must not fall inside a write transaction."""
+    for year in range(around.year - 1, around.year + 3):
+        _weekday_holidays(country, subdivision, year)
+
+
 def _holidays_between(first: dt.date, last: dt.date, country: str, subdivision: str) -> int:
     """How many weekday public holidays lie in first..last (both included)."""
     count = 0

@@ -5,8 +5,18 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseNotFound,
+    JsonResponse,
+)
+from django.shortcuts import render
 from django.utils.cache import get_conditional_response
+
+from reputable.lib.text import is_line
 
 # Cross-origin reads of public resources (summaries, widgets): any site may read them, without
 # credentials; the ETag is readable so a client can revalidate.
@@ -25,6 +35,13 @@ PUBLIC_API_PREFIX = "/api/v1/public/"
 def with_headers[R: HttpResponseBase](response: R, headers: Mapping[str, str]) -> R:
     for name, value in headers.items():
         response[name] = value
+    return response
+
+
+def too_many_attempts_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """The page for an address past its limit of failed attempts (see reputable.lib.ratelimit)."""
+    response = render(request, "too_many_attempts.html", {"minutes": max(1, -(-retry_after // 60))}, status=429)
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -57,9 +74,11 @@ _API_ERRORS = {
 
 
 class HttpMiddleware:
-    """Every request: HEAD answered as GET without a body; under /api/, OPTIONS answered with the
-    allowed methods (and CORS for the public resources) and every error in the API's JSON shape
-    `{"code", "message", "fields"}`, however it arose (an unknown path, a wrong method, a 500)."""
+    """Every request: HEAD answered as GET without a body. Pages: a path or query with control
+    characters is refused before any view sees it (reputable.lib.text's rule). Under /api/:
+    OPTIONS answered with the allowed methods (and CORS for the public resources), and every
+    error in the API's JSON shape `{"code", "message", "fields"}`, however it arose (an unknown
+    path, a wrong method, a 500)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -68,9 +87,15 @@ class HttpMiddleware:
         head = request.method == "HEAD"
         if head:
             request.method = "GET"  # HEAD is GET without the body (RFC 9110 9.3.2)
-        response = self.get_response(request)
-        if request.path.startswith(API_PREFIX):
-            response = self._api(request, response)
+        api = request.path.startswith(API_PREFIX)
+        if api:
+            response = self._api(request, self.get_response(request))
+        elif not is_line(request.path):  # the API's own parameters say which one failed
+            response = HttpResponseNotFound()
+        elif not all(is_line(value) for _name, values in request.GET.lists() for value in values):
+            response = HttpResponseBadRequest()
+        else:
+            response = self.get_response(request)
         if head and not response.streaming:
             assert isinstance(response, HttpResponse)
             response["Content-Length"] = str(len(response.content))

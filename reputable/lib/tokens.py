@@ -2,7 +2,11 @@
 
 import base64
 import hashlib
+import re
 import secrets
+
+# What new_tokens() gives: 32 characters of the URL-safe base64 alphabet.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 def new_tokens(count: int) -> list[str]:

@@ -1,10 +1,10 @@
 """Reading reviews: `/api/v1/reviews` (API key) and the public summary (no key)."""
 
-import base64
 import datetime as dt
 from typing import Any, Literal
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from reputable.lib.api import ErrorOut, invalid
+from reputable.lib.api import Day, ErrorOut, invalid
 from reputable.lib.http import public_json
+from reputable.lib.text import Line
 from reputable.reviews.models import Product, ProductReview, Review
 from reputable.reviews.summaries import summarise
 from reputable.shops.access import public_shop, shop_of
@@ -25,10 +26,10 @@ public_router = Router(tags=["public"], auth=None)
 class ReviewFilters(Schema):
     kind: Literal["shop", "product"] = "shop"
     rating: int | None = Field(default=None, ge=1, le=5)
-    sku: str | None = Field(default=None, max_length=100)
-    since: dt.date | None = None
-    until: dt.date | None = None
-    cursor: str | None = Field(default=None, max_length=200)
+    sku: Line | None = Field(default=None, max_length=100)
+    since: Day | None = None
+    until: Day | None = None
+    cursor: Line | None = Field(default=None, max_length=200)
     limit: int = Field(default=50, ge=1, le=100)
 
 
@@ -74,15 +75,19 @@ class ReviewPage(Schema):
     next_cursor: str | None
 
 
+# Cursors are signed: one the API did not give out is refused before it reaches a query.
+_CURSORS = signing.Signer(salt="reputable.reviews.cursor")
+
+
 def encode_cursor(created_at: dt.datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{pk}".encode()).decode()
+    return _CURSORS.sign_object([created_at.isoformat(), pk])
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
-        moment, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        moment, pk = _CURSORS.unsign_object(cursor)
         return dt.datetime.fromisoformat(moment), int(pk)
-    except ValueError:
+    except (signing.BadSignature, TypeError, ValueError):
         raise invalid("cursor", "is not a cursor this API gave out") from None
 
 
@@ -172,7 +177,7 @@ def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[st
     description="All time and the last 12 months: count, mean and 1-5 histogram. Pass `sku` for a "
     "product's summary. Answers carry an ETag; send it back as If-None-Match for a 304.",
 )
-def public_summary(request: HttpRequest, slug: str, sku: str | None = None) -> HttpResponseBase:
+def public_summary(request: HttpRequest, slug: Line, sku: Line | None = None) -> HttpResponseBase:
     shop = public_shop(slug)
     product = get_object_or_404(Product, shop=shop, sku=sku) if sku else None
     summaries = summarise(shop=shop, product=product, today=timezone.now().date())

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from reputable.lib.text import unix_line_ends, validate_line, validate_paragraphs
 from reputable.reviews.actions import ReviewInput
 from reputable.reviews.models import Product, Review
 
@@ -14,9 +15,15 @@ if TYPE_CHECKING:
 STAR_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
 
-def plain_text(value: str) -> str:
-    """Browsers send textarea line breaks as CRLF; store them as \n."""
-    return value.replace("\r\n", "\n").strip()
+def paragraphs(label: "str | _StrPromise", max_length: int, rows: int) -> forms.CharField:
+    """Multi-line text: line breaks allowed (stored as LF), control characters not."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=False,
+        validators=[validate_paragraphs],
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
 
 
 def optional_stars(label: "str | _StrPromise") -> forms.TypedChoiceField:
@@ -31,10 +38,8 @@ class ReviewForm(forms.Form):
     )
     delivery_rating = optional_stars(_("Delivery"))
     service_rating = optional_stars(_("Customer service"))
-    title = forms.CharField(label=_("Title"), max_length=120, required=False)
-    body = forms.CharField(
-        label=_("Your review"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 6})
-    )
+    title = forms.CharField(label=_("Title"), max_length=120, required=False, validators=[validate_line])
+    body = paragraphs(_("Your review"), 5000, rows=6)
     name_display = forms.ChoiceField(
         label=_("Show my name as"),
         choices=Review.NameDisplay.choices,
@@ -51,11 +56,8 @@ class ReviewForm(forms.Form):
         ]
         for product in products:
             self.fields[f"product_{product.pk}_rating"] = optional_stars(product.name)
-            self.fields[f"product_{product.pk}_body"] = forms.CharField(
-                label=_("About %(product)s") % {"product": product.name},
-                max_length=2000,
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 3}),
+            self.fields[f"product_{product.pk}_body"] = paragraphs(
+                _("About %(product)s") % {"product": product.name}, 2000, rows=3
             )
 
     def product_fields(self) -> list[tuple[Product, forms.BoundField, forms.BoundField]]:
@@ -75,10 +77,10 @@ class ReviewForm(forms.Form):
             delivery_rating=data["delivery_rating"],
             service_rating=data["service_rating"],
             title=data["title"].strip(),
-            body=plain_text(data["body"]),
+            body=unix_line_ends(data["body"]),
             name_display=data["name_display"],
             products={
-                p.pk: (data[f"product_{p.pk}_rating"], plain_text(data[f"product_{p.pk}_body"]))
+                p.pk: (data[f"product_{p.pk}_rating"], unix_line_ends(data[f"product_{p.pk}_body"]))
                 for p in self.products
                 if data.get(f"product_{p.pk}_rating")
             },

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from reputable.invitations.messages import invitation_language
 from reputable.invitations.models import Invitation
+from reputable.invitations.views import invitation_of_link
 from reputable.reviews.actions import EditWindowClosed, author_name, submit_review
 from reputable.reviews.forms import ReviewForm
 from reputable.reviews.models import Review
@@ -28,9 +29,9 @@ def link_is_open(invitation: Invitation, now: dt.datetime) -> bool:
 
 @require_http_methods(["GET", "POST"])
 def review_form(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = Invitation.objects.select_related("shop", "transaction").filter(token=token).first() if token else None
-    if invitation is None:
-        return render(request, "reviews/link_unknown.html", status=404)
+    invitation = invitation_of_link(request, token)
+    if isinstance(invitation, HttpResponse):
+        return invitation
     now = timezone.now()
     with translation.override(invitation_language(invitation)):
         review = Review.objects.filter(invitation=invitation).select_related("shop").first()

@@ -22,9 +22,9 @@ from ninja.security import HttpBearer
 
 from reputable.events.models import EventType, Transaction
 from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate
-from reputable.lib import sql
-from reputable.lib.api import ApiError
-from reputable.lib.tokens import hash_secret
+from reputable.lib import ratelimit, sql
+from reputable.lib.api import ApiError, too_many_attempts
+from reputable.lib.tokens import TOKEN, hash_secret
 from reputable.reviews.models import Review
 from reputable.shops.models import ApiKey, Membership, Shop
 
@@ -70,6 +70,16 @@ def shops_for_user(user: User | AnonymousUser) -> list[tuple[Shop, str]]:
     return [(m.shop, m.role) for m in memberships.order_by("shop__name", "shop__pk")]
 
 
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation whose review and unsubscribe links carry `token`, or None.
+
+    A token that is not one we could have made is not looked up at all.
+    """
+    if not TOKEN.fullmatch(token):
+        return None
+    return Invitation.objects.select_related("shop", "transaction").filter(token=token).first()
+
+
 def public_shop(slug: str) -> Shop:
     """A shop as anyone may see it (profile, summary): by its public slug."""
     return get_object_or_404(Shop, slug=slug)
@@ -110,6 +120,8 @@ class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Shop | None:
         grant = grant_for_key(token)
         if grant is None:
+            if retry_after := ratelimit.failed("api-key", request):
+                raise too_many_attempts(retry_after)
             return None
         needed = "read" if request.method in READING else "write"
         if needed not in grant.scopes:

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid
+from reputable.lib.api import Email, ErrorOut, invalid, model_invalid
+from reputable.lib.text import Line
 from reputable.shops.access import api_key_of, shop_of
 from reputable.shops.models import ApiKey, Shop
 
@@ -28,12 +29,12 @@ class ShopOut(Schema):
 
 
 class ShopPatch(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    country: str | None = Field(default=None, min_length=2, max_length=2)
-    subdivision: str | None = Field(default=None, max_length=10)
-    timezone: str | None = Field(default=None, max_length=64)
-    default_locale: str | None = None
-    sender_name: str | None = Field(default=None, max_length=200)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    country: Line | None = Field(default=None, min_length=2, max_length=2)
+    subdivision: Line | None = Field(default=None, max_length=10)
+    timezone: Line | None = Field(default=None, max_length=64)
+    default_locale: Line | None = None
+    sender_name: Line | None = Field(default=None, max_length=200)
     reply_to: Email | None = None
     frequency_cap_days: int | None = Field(default=None, ge=0, le=3650)
     edit_window_days: int | None = Field(default=None, ge=0, le=365)
@@ -54,8 +55,7 @@ def update_shop(request: HttpRequest, payload: ShopPatch) -> Shop:
     try:
         shop.full_clean()
     except ValidationError as error:
-        fields = [FieldError(field=f, message=" ".join(m)) for f, m in error.message_dict.items()]
-        raise ApiError(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields) from None
+        raise model_invalid(error) from None
     shop.save()
     return shop
 
@@ -74,7 +74,7 @@ class NewApiKeyOut(ApiKeyOut):
 
 
 class ApiKeyIn(Schema):
-    name: str = Field(default="", max_length=100)
+    name: Line = Field(default="", max_length=100)
     scopes: list[Literal["read", "write"]] = Field(
         default=["read", "write"],
         min_length=1,

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 
+from reputable.lib.text import validate_line
 from reputable.lib.tokens import hash_secret, new_api_key
 
 
@@ -16,26 +17,20 @@ def validate_country(value: str) -> None:
         raise ValidationError(f"{value!r} is not a country with a known holiday calendar")
 
 
-def validate_one_line(value: str) -> None:
-    # Names end up in email headers and page titles: no line breaks or other control characters.
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValidationError("must be one line of text without control characters")
-
-
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not a known time zone")
 
 
 class Shop(models.Model):
-    name = models.CharField(max_length=200, validators=[validate_one_line])
+    name = models.CharField(max_length=200, validators=[validate_line])
     slug = models.SlugField(max_length=80, unique=True)
     country = models.CharField(max_length=2, default="DE", validators=[validate_country])
     # A region code of the country (e.g. "BY" for Bavaria) for regional public holidays.
     subdivision = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
     default_locale = models.CharField(max_length=8, default="en", choices=settings.LANGUAGES)
-    sender_name = models.CharField(max_length=200, blank=True, validators=[validate_one_line])
+    sender_name = models.CharField(max_length=200, blank=True, validators=[validate_line])
     reply_to = models.EmailField(blank=True)
     # The same address is not invited again by this shop within this many days.
     frequency_cap_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(3650)])

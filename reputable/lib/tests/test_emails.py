@@ -6,7 +6,7 @@ from django.core.validators import validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reputable.lib.api import PLAIN_EMAIL, normalise_email
+from reputable.lib.emails import PLAIN_EMAIL, normalise_address
 
 addresses = st.one_of(
     st.emails().map(str.lower),
@@ -26,11 +26,11 @@ def test_what_the_quick_check_takes_django_takes_too(address: str) -> None:
 )
 def test_malformed_addresses_are_refused(address: str) -> None:
     with pytest.raises(ValueError):
-        normalise_email(address)
+        normalise_address(address)
 
 
 @pytest.mark.parametrize("address", ["user@[127.0.0.1]", "Jan@Example.NL ", "anna@xn--bcher-kva.example"])
 def test_unusual_but_valid_addresses_are_taken(address: str) -> None:
-    assert normalise_email(address) == address.strip().lower()
+    assert normalise_address(address) == address.strip().lower()
     with pytest.raises(ValidationError):
         validate_email("not an address")

@@ -3,6 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
+import reputable.lib.text
 import reputable.shops.models
 from django.conf import settings
 from django.db import migrations, models
@@ -21,13 +22,13 @@ class Migration(migrations.Migration):
             name='Shop',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, validators=[reputable.shops.models.validate_one_line])),
+                ('name', models.CharField(max_length=200, validators=[reputable.lib.text.validate_line])),
                 ('slug', models.SlugField(max_length=80, unique=True)),
                 ('country', models.CharField(default='DE', max_length=2, validators=[reputable.shops.models.validate_country])),
                 ('subdivision', models.CharField(blank=True, max_length=10)),
                 ('timezone', models.CharField(default='Europe/Berlin', max_length=64, validators=[reputable.shops.models.validate_timezone])),
                 ('default_locale', models.CharField(choices=[('en', 'English'), ('de', 'Deutsch'), ('nl', 'Nederlands'), ('pl', 'Polski')], default='en', max_length=8)),
-                ('sender_name', models.CharField(blank=True, max_length=200, validators=[reputable.shops.models.validate_one_line])),
+                ('sender_name', models.CharField(blank=True, max_length=200, validators=[reputable.lib.text.validate_line])),
                 ('reply_to', models.EmailField(blank=True, max_length=254)),
                 ('frequency_cap_days', models.PositiveIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(3650)])),
                 ('edit_window_days', models.PositiveIntegerField(default=14, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(365)])),
