@@ -55,9 +55,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "reputable.lib.http.HttpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "reputable.lib.http.HttpMiddleware",
+    "reputable.lib.http.PageInputMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -70,8 +71,8 @@ MIDDLEWARE = [
 
 # The JSON API (see reputable/wsgi.py): no sessions, cookies, CSRF or page language.
 API_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
     "reputable.lib.http.HttpMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -12,6 +12,7 @@ from django.http import (
     HttpResponseBase,
     HttpResponseNotFound,
     JsonResponse,
+    StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.utils.cache import get_conditional_response
@@ -74,11 +75,14 @@ _API_ERRORS = {
 
 
 class HttpMiddleware:
-    """Every request: HEAD answered as GET without a body. Pages: a path or query with control
-    characters is refused before any view sees it (reputable.lib.text's rule). Under /api/:
-    OPTIONS answered with the allowed methods (and CORS for the public resources), and every
-    error in the API's JSON shape `{"code", "message", "fields"}`, however it arose (an unknown
-    path, a wrong method, a 500)."""
+    """The outermost middleware, for every request.
+
+    HEAD is answered as GET without the body (RFC 9110 9.3.2). Under /api/, OPTIONS is answered
+    with the allowed methods (and CORS for the public resources), and every error is in the
+    API's JSON shape `{"code", "message", "fields"}` however it arose (an unknown path, a wrong
+    method, a 500). Answers are changed in place, so the headers that the middleware inside
+    set (CSP, framing) stay.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -86,37 +90,44 @@ class HttpMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         head = request.method == "HEAD"
         if head:
-            request.method = "GET"  # HEAD is GET without the body (RFC 9110 9.3.2)
-        api = request.path.startswith(API_PREFIX)
-        if api:
-            response = self._api(request, self.get_response(request))
-        elif not is_line(request.path):  # the API's own parameters say which one failed
-            response = HttpResponseNotFound()
-        elif not all(is_line(value) for _name, values in request.GET.lists() for value in values):
-            response = HttpResponseBadRequest()
-        else:
-            response = self.get_response(request)
-        if head and not response.streaming:
-            assert isinstance(response, HttpResponse)
+            request.method = "GET"
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX) and isinstance(response, HttpResponse):
+            _in_api_shape(request, response)
+        if head and isinstance(response, HttpResponse):
             response["Content-Length"] = str(len(response.content))
             response.content = b""
+        elif head and isinstance(response, StreamingHttpResponse):
+            response.streaming_content = []  # a static file: its length is set, its file closed at the end
         return response
 
-    def _api(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if request.method == "OPTIONS" and response.status_code == 405:
-            allowed = {m.strip() for m in response.get("Allow", "").split(",") if m.strip()}
-            answer = HttpResponse(status=204)
-            answer["Allow"] = ", ".join(sorted(allowed | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())))
-            if request.path.startswith(PUBLIC_API_PREFIX):
-                with_headers(answer, PREFLIGHT_HEADERS)
-            return answer
-        if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
-            return response
+
+def _in_api_shape(request: HttpRequest, response: HttpResponse) -> None:
+    if request.method == "OPTIONS" and response.status_code == 405:
+        allowed = {m.strip() for m in response.get("Allow", "").split(",") if m.strip()}
+        response.status_code, response.content = 204, b""
+        response["Allow"] = ", ".join(sorted(allowed | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())))
+        del response["Content-Type"]
+        if request.path.startswith(PUBLIC_API_PREFIX):
+            with_headers(response, PREFLIGHT_HEADERS)
+    elif response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
         code, message = _API_ERRORS.get(response.status_code, ("error", "the request could not be answered"))
-        answer = HttpResponse(
-            api_error_body(code, message), status=response.status_code, content_type="application/json"
-        )
-        for header in ("Allow", "Retry-After"):
-            if header in response:
-                answer[header] = response[header]
-        return answer
+        response.content = api_error_body(code, message)
+        response["Content-Type"] = "application/json"
+
+
+class PageInputMiddleware:
+    """A page whose path or query holds control characters is refused before any view sees it
+    (reputable.lib.text's rule; under /api/ the parameters' own types say which one failed)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        if not is_line(request.path):
+            return HttpResponseNotFound()
+        if not all(is_line(value) for _name, values in request.GET.lists() for value in values):
+            return HttpResponseBadRequest()
+        return self.get_response(request)

@@ -1,6 +1,8 @@
 """What the invitation and reminder emails say, in which language, with which headers."""
 
 import datetime as dt
+import email
+import email.policy
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -9,7 +11,8 @@ import pytest
 
 from reputable.conftest import MONDAY, ShopAccess, SmtpSink, checkout, run_dispatcher
 from reputable.dispatch.management.commands.dispatch import Command
-from reputable.invitations.models import Invitation
+from reputable.events.models import Transaction
+from reputable.invitations.models import Invitation, MessageTemplate
 from reputable.shops.models import Shop
 
 WEEK = dt.timedelta(days=7)
@@ -204,3 +207,46 @@ def test_a_stored_name_with_line_breaks_cannot_inject_headers(alice: ShopAccess,
     assert message["Bcc"] is None
     assert message["X-Evil"] is None
     assert message["From"].addresses[0].display_name == "A X-Evil: 1"  # kept as text, on one line
+
+
+# No NUL: PostgreSQL cannot store it, so no stored row holds it.
+CONTROLS = "".join(chr(c) for c in [*range(1, 9), *range(0x0E, 0x1C), 0x7F, 0x85, 0x9B]) + "\u2028"
+
+
+def test_control_characters_stored_anywhere_never_reach_a_header(alice: ShopAccess, mailer: Mailer) -> None:
+    """Rows written before the input rule, or by hand: the builder cleans every header value."""
+    alice.post("/api/v1/events", checkout())
+    Transaction.objects.update(first_name=f"Jan{CONTROLS}", reference=f"10{CONTROLS}01")
+    MessageTemplate.objects.create(
+        shop=alice.shop,
+        kind="invitation",
+        locale="nl",
+        subject=f"{{first_name}}: {{order_reference}}{CONTROLS}!",
+        body="{review_url}",
+    )
+    Shop.objects.filter(pk=alice.shop.pk).update(sender_name=f"Alice{CONTROLS}Teas")
+    mailer.now.move_to(MONDAY + WEEK)
+
+    message = mailer.dispatch()
+
+    raw = bytes(message)
+    strict = email.message_from_bytes(raw, policy=email.policy.strict)
+    for name, value in strict.items():
+        assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c == "\u2028" for c in str(value)), name
+    assert strict["Subject"] == "Jan : 10 01 !"  # each run of them one space
+    assert strict["From"].addresses[0].display_name == "Alice Teas"
+
+
+def test_an_address_no_message_can_carry_fails_once_and_is_not_retried(alice: ShopAccess, mailer: Mailer) -> None:
+    alice.post("/api/v1/events", checkout())
+    Invitation.objects.update(email='"a\u000bb"@example.com')  # stored before the input rule
+    mailer.now.move_to(MONDAY + WEEK)
+
+    assert run_dispatcher(mailer.dispatcher) == 1
+    mailer.now.shift(dt.timedelta(days=30))
+    assert run_dispatcher(mailer.dispatcher) == 0
+
+    invitation = Invitation.objects.get()
+    assert (invitation.status, invitation.attempts) == ("failed", 1)
+    assert "no message can carry the address" in invitation.last_error
+    assert mailer.smtp.messages == []

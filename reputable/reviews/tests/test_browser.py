@@ -119,3 +119,22 @@ def test_markup_in_a_review_does_not_run_in_the_browser(alice: ShopAccess, live_
 
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".review-body").inner_text().startswith("<img src=x")
+
+
+def test_every_page_loads_under_its_csp_from_this_host_only(alice: ShopAccess, live_server: Any, page: Page) -> None:
+    token = invite(alice, locale="en")
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+
+    for path in (f"/r/{token}", f"/u/{token}", "/s/alice-teas/", "/api/v1/docs", "/admin/login/"):
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.ok, path
+        assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    page.goto(live_server.url + "/api/v1/docs")
+    page.get_by_text("Reputable API").first.wait_for()  # the docs page's own script ran
+
+    assert problems == []
+    assert hosts == {live_server.url.split("/")[2]}

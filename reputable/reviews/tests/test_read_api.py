@@ -139,3 +139,74 @@ def test_the_profile_speaks_the_visitors_language(reviewed: ShopAccess) -> None:
 
     assert 'lang="pl"' in html
     assert "Zweryfikowany zakup" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=9999-12-31",
+        "since=9999-12-31",
+        "kind=product&until=9999-12-31",
+        "kind=product&since=0001-01-01",
+        "until=1969-12-31",
+        "sku=a%00b",
+        "kind=product&sku=a%01b",
+    ],
+)
+def test_filters_at_the_edges_of_time_or_with_control_characters_get_422(reviewed: ShopAccess, query: str) -> None:
+    response = reviewed.api.get(f"/api/v1/reviews?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] in ("since", "until", "sku")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "MDAwMS0wMS0wMVQwMDowMDowMCsxNDowMHwx",  # base64 of 0001-01-01T00:00:00+14:00|1
+        "bm90IGEgY3Vyc29y",
+        '["0001-01-01T00:00:00+14:00",1]:forged',
+        "%00",
+    ],
+)
+def test_a_cursor_the_api_did_not_give_out_gets_422(reviewed: ShopAccess, cursor: str) -> None:
+    for kind in ("shop", "product"):
+        response = reviewed.api.get(f"/api/v1/reviews?kind={kind}&cursor={cursor}")
+
+        assert response.status_code == 422
+        assert response.json()["fields"][0]["field"] == "cursor"
+
+
+def test_a_cursor_given_to_one_shop_pages_that_shops_reviews_only(reviewed: ShopAccess, charlie: ShopAccess) -> None:
+    cursor = reviewed.api.get("/api/v1/reviews?limit=2").json()["next_cursor"]
+
+    page = charlie.api.get(f"/api/v1/reviews?cursor={cursor}").json()
+
+    assert page["items"] == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/public/shops/alice-teas/summary?sku=a%00b", "/api/v1/public/shops/a%00b/summary"]
+)
+def test_the_public_summary_refuses_control_characters_with_422(reviewed: ShopAccess, path: str) -> None:
+    response = Client().get(path)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+
+
+def test_the_public_summary_answers_head_and_a_cors_preflight(reviewed: ShopAccess) -> None:
+    get = Client().get("/api/v1/public/shops/alice-teas/summary")
+
+    head = Client().head("/api/v1/public/shops/alice-teas/summary")
+    preflight = Client().options(
+        "/api/v1/public/shops/alice-teas/summary",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"},
+    )
+
+    assert (head.status_code, head.content, head["ETag"]) == (200, b"", get["ETag"])
+    assert head["Content-Length"] == str(len(get.content))
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert preflight["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
+    assert "If-None-Match" in preflight["Access-Control-Allow-Headers"]
