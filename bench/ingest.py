@@ -10,6 +10,7 @@ Steps, each against a fresh temporary REPUTABLE_DATA_DIR (SQLite):
   B  raw sqlite3: executemany of all events in one transaction
   d  POST /api/v1/events/batch, 1,000 events per request                      target >= 0.05 x B
   e  the same batches posted again (all duplicates; nothing may be stored)    target >= 1.0 x d
+  f  as d, the shop's rule set to the longest delay (260 business days)       target >= 0.5 x d
 
 Prints a table and exits non-zero when a target or a check fails. Standard library only
 (plus the project itself, started as a subprocess).
@@ -27,12 +28,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 1000
@@ -376,19 +379,24 @@ class Run:
         for _round in range(self.args.repeat):
             self.batches_round()
 
+    def batch_bodies(self, prefix: str) -> list[tuple[list[bytes], list[bytes]]]:
+        """Per client connection: an untimed warm-up batch, then its share of the batches."""
+        per_client, k = [], 0
+        for c, n in enumerate(split(self.args.batches, self.args.batch_clients)):
+            # One untimed batch per connection first, to warm up the worker behind it.
+            warm = [encode({"events": [event(f"w{c}-{i}", self.date) for i in range(BATCH)]})]
+            bodies = []
+            for _ in range(n):
+                bodies.append(encode({"events": [event(f"{prefix}{k}-{i}", self.date) for i in range(BATCH)]}))
+                k += 1
+            per_client.append((warm, bodies))
+        return per_client
+
     def batches_round(self) -> None:
         args = self.args
         events = args.batches * BATCH
         with running_server(self.fresh_dir("d"), args.workers) as server:
-            per_client, k = [], 0
-            for c, n in enumerate(split(args.batches, args.batch_clients)):
-                # One untimed batch per connection first, to warm up the worker behind it.
-                warm = [encode({"events": [event(f"w{c}-{i}", self.date) for i in range(BATCH)]})]
-                bodies = []
-                for _ in range(n):
-                    bodies.append(encode({"events": [event(f"d{k}-{i}", self.date) for i in range(BATCH)]}))
-                    k += 1
-                per_client.append((warm, bodies))
+            per_client = self.batch_bodies("d")
             seconds, first = load(server, "/api/v1/events/batch", per_client)
             fastest = self.keep_fastest(
                 Row(f"d  HTTP POST /events/batch, {BATCH}/request", events, seconds, "B", 0.05), "d"
@@ -412,10 +420,49 @@ class Run:
             self.check(f"e: events table unchanged ({before} -> {after} rows)", before == after)
             report_errors("e", again)
 
+    def longest_delay(self) -> None:
+        for _round in range(self.args.repeat):
+            self.longest_delay_round()
+
+    def longest_delay_round(self) -> None:
+        """As d, after the shop's checkout rule was set to the longest delay there is."""
+        args = self.args
+        events = args.batches * BATCH
+        with running_server(self.fresh_dir("f"), args.workers) as server:
+            rules = api_call(server, "GET", "/api/v1/event-types/checkout/rules")
+            api_call(
+                server, "PATCH", f"/api/v1/rules/{rules[0]['id']}", {"delay_amount": 260, "delay_unit": "business_days"}
+            )
+            seconds, result = load(server, "/api/v1/events/batch", self.batch_bodies("f"))
+            with sqlite3.connect(server.data_dir / "reputable.sqlite3") as conn:
+                [(earliest,)] = conn.execute("SELECT min(send_at) FROM invitations_invitation").fetchall()
+        label = "f  as d, rule of 260 business days"
+        self.keep_fastest(Row(label, events, seconds, "d", 0.5), "f")
+        self.check(
+            f"f: {result.statuses[200]} of {args.batches} batches answered 200, created {result.created} of {events}",
+            result.statuses[200] == args.batches and result.created == events,
+        )
+        year_on = (dt.datetime.now(dt.UTC) + dt.timedelta(days=360)).strftime("%Y-%m-%d")
+        self.check(f"f: invitations due a year on (earliest {earliest})", str(earliest) > year_on)
+        report_errors("f", result)
+
+
+def api_call(server: Server, method: str, path: str, body: object = None) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}",
+        method=method,
+        data=None if body is None else encode(body),
+        headers={"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:  # loopback only
+        return json.loads(answer.read())
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", default="AbBde", help="steps to run, a subset of AbBde (default all; e runs with d)")
+    parser.add_argument(
+        "--steps", default="AbBdef", help="steps to run, a subset of AbBdef (default all; e runs with d)"
+    )
     parser.add_argument("--baseline-a", type=int, default=50_000, help="rows for baseline A (default 50000)")
     parser.add_argument("--baseline-b", type=int, default=200_000, help="rows for baseline B (default 200000)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every step, the fastest counts (default 3)")
@@ -442,6 +489,9 @@ def main() -> int:
     if "d" in args.steps:
         step(f"d, e: HTTP batches of {BATCH}, {args.batch_clients} client process(es)")
         run.batches()
+    if "f" in args.steps:
+        step(f"f: HTTP batches of {BATCH}, the rule at 260 business days")
+        run.longest_delay()
 
     for row in run.rows.values():
         if row.ratio_to in run.rows:

@@ -11,6 +11,7 @@ never holds up another.
 `reputable.lib.emails.send` when it is sent, in the recipient's language.
 """
 
+import abc
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,9 +42,9 @@ def enqueue(
 class OutboxKind(Kind):
     """Rows of the outbox whose `kind` is this class's `name`; subclasses write `deliver()`."""
 
+    @abc.abstractmethod
     def deliver(self, item: OutboxItem) -> None:
         """Send the message or make the call; raise to fail."""
-        raise NotImplementedError
 
     def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[OutboxItem]:
         claim = OutboxItem.objects.filter(kind=self.name).claim(now, size=self.batch_size, lease=lease)

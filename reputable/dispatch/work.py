@@ -10,6 +10,7 @@ The worker hands out one row per `handle_one()` call and turns from kind to kind
 so that a busy kind never starves another.
 """
 
+import abc
 import datetime as dt
 import enum
 import logging
@@ -38,15 +39,6 @@ class Permanent(Exception):  # noqa: N818 - reads as `raise Permanent(...)`
     """A failure that no retry can mend (an address no message can carry): give up at once."""
 
 
-class Item:
-    """A claimed row as a kind hands it to the worker: at least these attributes."""
-
-    pk: int
-    claim_id: str
-    claimed_until: dt.datetime
-    attempts: int
-
-
 class Mail:
     """One mail connection shared by the kinds that send email, kept open while there is work."""
 
@@ -68,8 +60,12 @@ class Mail:
             log.debug("closing the mail connection failed", exc_info=True)
 
 
-class Kind:
-    """A kind of due work. Subclasses set `name` and implement the steps below."""
+class Kind(abc.ABC):
+    """A kind of due work. Subclasses set `name` and implement the steps below.
+
+    The rows a kind claims are handed back to it as they came: any object with `pk`,
+    `claim_id`, `claimed_until` (the lease's end) and `attempts` (failures so far).
+    """
 
     name: ClassVar[str]
     batch_size: ClassVar[int] = 50  # rows claimed at once
@@ -77,28 +73,29 @@ class Kind:
     def __init__(self, mail: Mail) -> None:
         self.mail = mail
 
+    @abc.abstractmethod
     def claim(self, now: dt.datetime, lease: dt.timedelta) -> Sequence[Any]:
         """Claim up to `batch_size` due rows, oldest first; [] when none is due."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def recheck(self, item: Any) -> Check:
         """Just before doing it: is the row still due and this claim's?"""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def perform(self, item: Any, now: dt.datetime) -> None:
         """Do the work; raise to fail (`Permanent` when a retry cannot help)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def record_done(self, item: Any, now: dt.datetime) -> None:
-        raise NotImplementedError
+        """The work is done: record it (and when the row is due next, if it is)."""
 
+    @abc.abstractmethod
     def record_failure(self, item: Any, error: str, retry_at: dt.datetime | None) -> None:
         """Keep the error; due again at `retry_at`, or given up on when it is None."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def release(self, items: Sequence[Any]) -> None:
         """Give back claimed rows that this dispatcher will not do."""
-        raise NotImplementedError
 
     def retry_delay(self, attempts: int) -> dt.timedelta | None:
         """The wait after the `attempts`-th failure in a row, or None to give up."""

@@ -44,6 +44,7 @@ def test_unknown_review_and_unsubscribe_links_get_429_past_the_limit(alice: Shop
     assert [a.status_code for a in answers[:LIMIT]].count(404) == LIMIT
     assert [a.status_code for a in answers[LIMIT:]] == [429] * 3
     assert "Retry-After" in answers[-1]
+    assert "Zu viele Versuche" in scanner.get(paths[0], headers={"Accept-Language": "de"}).content.decode()
     token = Invitation.objects.get().token
     assert scanner.get(f"/r/{token}").status_code == 200  # the customer's own link is not slowed
 
