@@ -82,17 +82,17 @@ def post_events_batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
     answers = record_events(shop=shop_of(request), events=[event for _index, event in events])
     results: list[dict[str, Any]] = [
         {"index": index, "status": item.status, "event": None, "error": item.body()}
-        for index, item in enumerate(parsed)
         if isinstance(item, ApiError)
+        else {}
+        for index, item in enumerate(parsed)
     ]
     for (index, _event), answer in zip(events, answers, strict=True):
         if isinstance(answer, Rejected):
             error = invalid(answer.field, answer.message)
-            results.append({"index": index, "status": error.status, "event": None, "error": error.body()})
+            results[index] = {"index": index, "status": error.status, "event": None, "error": error.body()}
         else:
             status = 202 if answer.created else 200
-            results.append({"index": index, "status": status, "event": event_out(answer), "error": None})
-    results.sort(key=lambda r: r["index"])
+            results[index] = {"index": index, "status": status, "event": event_out(answer), "error": None}
     body = {
         "created": sum(1 for r in results if r["status"] == 202),
         "duplicates": sum(1 for r in results if r["status"] == 200),

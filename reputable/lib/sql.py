@@ -137,16 +137,17 @@ class Insert:
         if unknown := set(self.given) - set(by_attname):
             raise ValueError(f"{model.__name__} has no writable column {', '.join(sorted(unknown))}")
         rest = [f for name, f in by_attname.items() if name not in self.given]
-        self.constant = [f for f in rest if not callable(f.default)]
-        self.computed = [f for f in rest if callable(f.default)]
+        # A callable default (timezone.now, new_token) is called per row; any other is one value.
+        self.computed = [f for f in rest if f.has_default() and callable(f.default)]
+        self.constant = [f for f in rest if f not in self.computed]
         self.constant_values = tuple(f.get_default() for f in self.constant)
         # In the order the rows are written: the given values, then the defaults.
         self.fields = [*(by_attname[name] for name in self.given), *self.constant, *self.computed]
         self.columns = [quote(str(f.column)) for f in self.fields]
-        # The columns whose values need adapting: (index, field, whether a date or time).
+        # The given columns whose values need adapting: (index, field, whether a date or time).
         self.adapted = [
             (i, f, f.get_internal_type() in _TIMES)
-            for i, f in enumerate(self.fields)
+            for i, f in enumerate(self.fields[: len(self.given)])
             if f.get_internal_type() not in _PLAIN
         ]
         INSERTS.append(self)
@@ -161,29 +162,39 @@ class Insert:
         """INSERT the rows (values of `given`, as Python values); the RETURNING rows in input order."""
         if missing := self.missing():
             raise ValueError(f"{self.model.__name__}: no value and no default for {', '.join(missing)}")
-        constant, computed = self.constant_values, self.computed
-        if computed:
-            full = [(*row, *constant, *(f.get_default() for f in computed)) for row in rows]
-        else:
-            full = [(*row, *constant) for row in rows]
-        if self.adapted:
-            backend = db.cursor.db
-            # The same value in row after row (the batch's `now`) is adapted once.
-            last: dict[int, tuple[Any, Any]] = {}
-            for n, row in enumerate(full):
+        # Defaults are adapted once per statement (a callable one per row); of the given values,
+        # the same object in row after row (the batch's `now`) is adapted once.
+        constant = tuple(_adapt(db, f, v) for f, v in zip(self.constant, self.constant_values, strict=True))
+        full = []
+        last: dict[int, tuple[Any, Any]] = {}
+        backend = db.cursor.db
+        for row in rows:
+            if self.adapted:
                 values = list(row)
                 for i, field, is_time in self.adapted:
                     value = values[i]
-                    if value is None:
-                        continue
                     seen = last.get(i)
-                    if seen is not None and seen[0] is value:
-                        values[i] = seen[1]
-                        continue
-                    values[i] = db.value(value) if is_time else field.get_db_prep_save(value, backend)
-                    last[i] = (value, values[i])
-                full[n] = tuple(values)
+                    if seen is None or seen[0] is not value:
+                        if value is not None:
+                            value = db.value(value) if is_time else field.get_db_prep_save(value, backend)
+                        seen = last[i] = (values[i], value)
+                    values[i] = seen[1]
+                row = values
+            if self.computed:
+                row = (*row, *constant, *(_adapt(db, f, f.get_default()) for f in self.computed))
+            else:
+                row = (*row, *constant)
+            full.append(row)
         return db.insert(table(self.model), self.columns, full, returning=returning, suffix=suffix)
+
+
+def _adapt(db: "Statements", field: models.Field, value: Any) -> Any:
+    """A Python value as the database takes it in plain SQL, as Django would adapt it."""
+    if value is None or field.get_internal_type() in _PLAIN:
+        return value
+    if field.get_internal_type() in _TIMES:
+        return db.value(value)
+    return field.get_db_prep_save(value, db.cursor.db)
 
 
 # Every Insert made, for the test that checks each writes every column of its model.
