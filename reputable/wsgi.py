@@ -5,7 +5,6 @@ Pages get the whole middleware stack (sessions, CSRF, language, ...). The JSON A
 small machine the full one costs a third of a single-event request.
 """
 
-import gc
 import io
 import os
 from collections.abc import Callable, Iterable
@@ -24,12 +23,6 @@ from reputable.lib.http import api_error_body  # noqa: E402
 
 with override_settings(MIDDLEWARE=settings.API_MIDDLEWARE):
     api = WSGIHandler()  # loads its middleware from the setting now
-
-# Everything loaded so far (Django, the apps, their modules) lives as long as the worker: out of
-# the garbage collector's sight, a collection no longer walks it. Collections in a batch of
-# 1,000 events cost a fifth of the request here before this.
-gc.collect()
-gc.freeze()
 
 
 def chunked_body_read(environ: dict[str, Any]) -> bool:
