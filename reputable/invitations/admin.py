@@ -14,7 +14,18 @@ class InvitationAdmin(admin.ModelAdmin):
     list_display = ["id", "shop", "email", "status", "sent_count", "send_at", "attempts"]
     list_filter = ["status"]
     search_fields = ["email", "transaction__reference"]
-    readonly_fields = ["token", "claimed_until", "claim_id", "last_error"]
+    # The lifecycle is written by InvitationQuerySet's methods only, never by hand.
+    readonly_fields = [
+        "token",
+        "status",
+        "sent_count",
+        "send_at",
+        "last_sent_at",
+        "claimed_until",
+        "claim_id",
+        "attempts",
+        "last_error",
+    ]
     raw_id_fields = ["transaction", "rule"]
 
 

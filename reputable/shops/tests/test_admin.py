@@ -72,3 +72,19 @@ def test_staff_see_a_transaction_with_its_products_and_events(alice: ShopAccess)
 
 def test_outsiders_are_sent_to_the_login(db: None) -> None:
     assert Client().get("/admin/events/eventtype/").status_code == 302
+
+
+def test_staff_see_an_invitations_lifecycle_but_cannot_edit_it(alice: ShopAccess) -> None:
+    from reputable.conftest import checkout
+    from reputable.invitations.models import Invitation
+
+    alice.post("/api/v1/events", checkout())
+    invitation = Invitation.objects.get()
+    client = Client()
+    client.force_login(User.objects.create_superuser("staff", "staff@example.com", "pw"))
+
+    page = client.get(f"/admin/invitations/invitation/{invitation.pk}/change/").content.decode()
+
+    assert 'name="status"' not in page
+    assert 'name="send_at' not in page
+    assert "pending" in page
