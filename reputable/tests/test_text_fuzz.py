@@ -7,6 +7,7 @@ import email
 import email.policy
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.core import mail
@@ -24,6 +25,11 @@ from reputable.invitations.models import Invitation
 anything = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
 # What a browser can send in a form: no lone surrogates.
 typed = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30)
+
+
+def as_url(value: str) -> str:
+    """`value` percent-encoded as a client sends it: its UTF-8 bytes, a lone surrogate's too."""
+    return quote(value.encode("utf-8", "surrogatepass"), safe="")
 
 
 def event_field(make: Callable[[str], dict[str, Any]]) -> Callable[[ShopAccess, str], Any]:
@@ -51,16 +57,14 @@ API_FIELDS: dict[str, Callable[[ShopAccess, str], Any]] = {
         "/api/v1/message-templates/invitation/en", {"subject": "{first_name}", "body": v + " {review_url}"}
     ),
     "template locale": lambda shop, v: shop.put(
-        f"/api/v1/message-templates/invitation/{v}", {"subject": "s", "body": "b"}
+        f"/api/v1/message-templates/invitation/{as_url(v)}", {"subject": "s", "body": "b"}
     ),
     "event type name": lambda shop, v: shop.post("/api/v1/event-types", {"key": "fuzzed", "name": v}),
     "api key name": lambda shop, v: shop.post("/api/v1/api-keys", {"name": v}),
     "suppression": lambda shop, v: shop.post("/api/v1/suppressions", {"email": v}),
-    "transaction path": lambda shop, v: shop.api.get(
-        "/api/v1/transactions/" + v.encode("utf-8", "surrogatepass").hex()
-    ),
-    "review filter": lambda shop, v: shop.api.get("/api/v1/reviews", {"sku": v, "cursor": v}),
-    "summary filter": lambda shop, v: Client().get("/api/v1/public/shops/alice-teas/summary", {"sku": v}),
+    "transaction path": lambda shop, v: shop.api.get("/api/v1/transactions/" + as_url(v)),
+    "review filter": lambda shop, v: shop.api.get(f"/api/v1/reviews?sku={as_url(v)}&cursor={as_url(v)}"),
+    "summary filter": lambda shop, v: Client().get(f"/api/v1/public/shops/alice-teas/summary?sku={as_url(v)}"),
 }
 FORM_FIELDS = ["title", "body", "name_display", "rating"]
 
