@@ -13,14 +13,14 @@ never holds up another.
 
 import abc
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from reputable.dispatch.models import OutboxItem
-from reputable.dispatch.work import KINDS, Check, Kind, Permanent, register
+from reputable.dispatch.work import KINDS, Check, LeasedKind, Permanent, register
 from reputable.lib import emails
 from reputable.shops.models import Shop
 
@@ -39,8 +39,10 @@ def enqueue(
     return OutboxItem.objects.create(kind=kind, payload=dict(payload), shop=shop, due_at=due_at or timezone.now())
 
 
-class OutboxKind(Kind):
+class OutboxKind(LeasedKind):
     """Rows of the outbox whose `kind` is this class's `name`; subclasses write `deliver()`."""
+
+    model = OutboxItem
 
     @abc.abstractmethod
     def deliver(self, item: OutboxItem) -> None:
@@ -61,13 +63,6 @@ class OutboxKind(Kind):
 
     def record_done(self, item: OutboxItem, now: dt.datetime) -> None:
         OutboxItem.objects.filter(pk=item.pk).record_done(item.claim_id, now=now)
-
-    def record_failure(self, item: OutboxItem, error: str, retry_at: dt.datetime | None) -> None:
-        OutboxItem.objects.filter(pk=item.pk).retry_later(item.claim_id, error=error, retry_at=retry_at)
-
-    def release(self, items: Sequence[OutboxItem]) -> None:
-        for claim_id in {item.claim_id for item in items}:
-            OutboxItem.objects.filter(pk__in=[i.pk for i in items if i.claim_id == claim_id]).release(claim_id)
 
 
 def send_email(

@@ -16,12 +16,15 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import models
 from django.utils import timezone
+
+from reputable.dispatch.leases import LeasedQuerySet
 
 log = logging.getLogger("reputable.dispatch")
 
@@ -102,6 +105,23 @@ class Kind(abc.ABC):
         if attempts >= settings.DISPATCH_MAX_ATTEMPTS:
             return None
         return min(dt.timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+class LeasedKind(Kind):
+    """A kind over the rows of one model with `Leased` columns: failures and releases
+    recorded through its `LeasedQuerySet`."""
+
+    model: ClassVar[type[models.Model]]
+
+    def rows(self) -> LeasedQuerySet[Any]:
+        return cast(LeasedQuerySet[Any], self.model._default_manager.all())
+
+    def record_failure(self, item: Any, error: str, retry_at: dt.datetime | None) -> None:
+        self.rows().filter(pk=item.pk).retry_later(item.claim_id, error=error, retry_at=retry_at)
+
+    def release(self, items: Sequence[Any]) -> None:
+        for claim_id in {item.claim_id for item in items}:
+            self.rows().filter(pk__in=[i.pk for i in items if i.claim_id == claim_id]).release(claim_id)
 
 
 KINDS: list[type[Kind]] = []

@@ -69,7 +69,6 @@ class Rejected:
 
 
 _RULE = sql.Select(InvitationRule, "r")
-_RULE_COLUMNS = len(_RULE.fields)
 
 
 def active_event_types(shop: Shop) -> dict[str, ActiveType]:

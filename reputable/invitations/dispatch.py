@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from reputable.dispatch.work import Check, Kind, Permanent, register
+from reputable.dispatch.work import Check, LeasedKind, Permanent, register
 from reputable.events.models import Transaction
 from reputable.invitations.messages import Composer, Letter, Templates
 from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate, Suppression
@@ -65,10 +65,11 @@ _RECHECK = f"SELECT i.status, i.claim_id, {_SUPPRESSED} FROM {Invitation._meta.d
 
 
 @register
-class Invitations(Kind):
+class Invitations(LeasedKind):
     """Invitations and their reminders, each at its `send_at`."""
 
     name = "invitations"
+    model = Invitation
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,7 +111,7 @@ class Invitations(Kind):
             return Check.GONE
         if row[0][2]:
             Invitation.objects.filter(pk=item.pk).suppress()
-            Invitation.objects.filter(pk=item.pk).release(item.claim_id)
+            self.release([item])
             return Check.HANDLED
         return Check.DO
 
@@ -132,10 +133,3 @@ class Invitations(Kind):
             rule.reminder_send_at(now, item.shop) if rule is not None and step <= rule.reminder_count else None
         )
         Invitation.record_sent(item.pk, item.claim_id, now=now, next_send_at=next_send_at)
-
-    def record_failure(self, item: Claimed, error: str, retry_at: dt.datetime | None) -> None:
-        Invitation.objects.filter(pk=item.pk).retry_later(item.claim_id, error=error, retry_at=retry_at)
-
-    def release(self, items: Sequence[Claimed]) -> None:
-        for claim_id in {item.claim_id for item in items}:
-            Invitation.objects.filter(pk__in=[i.pk for i in items if i.claim_id == claim_id]).release(claim_id)

@@ -212,7 +212,7 @@ class Invitation(Leased):
 
 
 _RECORD_SENT = (
-    f"UPDATE {Invitation._meta.db_table} SET sent_count = sent_count + 1, last_sent_at = %s, attempts = 0,"
+    f"UPDATE {sql.table(Invitation)} SET sent_count = sent_count + 1, last_sent_at = %s, attempts = 0,"
     " last_error = '', claimed_until = NULL, claim_id = '', {changes} WHERE id = %s AND claim_id = %s"
 )
 # The status values are ours, written into the SQL: only a pending row moves on.

@@ -41,6 +41,8 @@ from django.utils import translation
 from django.utils.html import linebreaks, urlize
 from django.utils.safestring import SafeString, mark_safe
 
+from reputable.lib import text
+
 PLACEHOLDERS = ("first_name", "shop_name", "order_reference", "review_url", "unsubscribe_url")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -80,10 +82,10 @@ PLAIN_EMAIL = re.compile(
     r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 )
-# What no header may carry: C0 and C1 control characters, DEL, the Unicode line and paragraph
-# separators (which str.splitlines() and so the email package take for line ends), and lone
-# surrogates (which no encoding can write).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# What no header may carry: the control characters no text may hold, tab and line breaks too
+# (the Unicode separators are line ends to str.splitlines() and so to the email package),
+# and lone surrogates (which no encoding can write).
+_UNSAFE = re.compile(f"[{text.CONTROL}\\t\\n\\r\\ud800-\\udfff]")
 
 
 class AddressError(ValueError):

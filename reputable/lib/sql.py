@@ -144,12 +144,8 @@ class Insert:
         # In the order the rows are written: the given values, then the defaults.
         self.fields = [*(by_attname[name] for name in self.given), *self.constant, *self.computed]
         self.columns = [quote(str(f.column)) for f in self.fields]
-        # The given columns whose values need adapting: (index, field, whether a date or time).
-        self.adapted = [
-            (i, f, f.get_internal_type() in _TIMES)
-            for i, f in enumerate(self.fields[: len(self.given)])
-            if f.get_internal_type() not in _PLAIN
-        ]
+        # The given columns whose values need adapting (see _adapt), and how.
+        self.adapted = [(i, f, _how(f)) for i, f in enumerate(self.fields[: len(self.given)]) if _how(f) is not None]
         INSERTS.append(self)
 
     def missing(self) -> list[str]:
@@ -164,37 +160,37 @@ class Insert:
             raise ValueError(f"{self.model.__name__}: no value and no default for {', '.join(missing)}")
         # Defaults are adapted once per statement (a callable one per row); of the given values,
         # the same object in row after row (the batch's `now`) is adapted once.
-        constant = tuple(_adapt(db, f, v) for f, v in zip(self.constant, self.constant_values, strict=True))
+        constant = tuple(_adapt(db, _how(f), f, v) for f, v in zip(self.constant, self.constant_values, strict=True))
         full = []
         last: dict[int, tuple[Any, Any]] = {}
-        backend = db.cursor.db
         for row in rows:
             if self.adapted:
                 values = list(row)
-                for i, field, is_time in self.adapted:
-                    value = values[i]
+                for i, field, how in self.adapted:
                     seen = last.get(i)
-                    if seen is None or seen[0] is not value:
-                        if value is not None:
-                            value = db.value(value) if is_time else field.get_db_prep_save(value, backend)
-                        seen = last[i] = (values[i], value)
+                    if seen is None or seen[0] is not values[i]:
+                        seen = last[i] = (values[i], _adapt(db, how, field, values[i]))
                     values[i] = seen[1]
                 row = values
             if self.computed:
-                row = (*row, *constant, *(_adapt(db, f, f.get_default()) for f in self.computed))
+                row = (*row, *constant, *(_adapt(db, _how(f), f, f.get_default()) for f in self.computed))
             else:
                 row = (*row, *constant)
             full.append(row)
         return db.insert(table(self.model), self.columns, full, returning=returning, suffix=suffix)
 
 
-def _adapt(db: "Statements", field: models.Field, value: Any) -> Any:
+def _how(field: models.Field) -> bool | None:
+    """How a field's values are adapted: None as they are, True as dates and times, False by Django."""
+    kind = field.get_internal_type()
+    return None if kind in _PLAIN else kind in _TIMES
+
+
+def _adapt(db: "Statements", how: bool | None, field: models.Field, value: Any) -> Any:
     """A Python value as the database takes it in plain SQL, as Django would adapt it."""
-    if value is None or field.get_internal_type() in _PLAIN:
+    if how is None or value is None:
         return value
-    if field.get_internal_type() in _TIMES:
-        return db.value(value)
-    return field.get_db_prep_save(value, db.cursor.db)
+    return db.value(value) if how else field.get_db_prep_save(value, db.cursor.db)
 
 
 # Every Insert made, for the test that checks each writes every column of its model.

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 from django.core.exceptions import ValidationError
 from pydantic import BeforeValidator, StringConstraints
 
-_CONTROL = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029"
-LINE_PATTERN = f"^[^{_CONTROL}\\n\\r]*$"
-PARAGRAPHS_PATTERN = f"^[^{_CONTROL}]*$"
+# The control characters no text may hold (a regular expression class body): C0 but tab, LF
+# and CR, DEL, C1, the line and paragraph separators.
+CONTROL = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+LINE_PATTERN = f"^[^{CONTROL}\\n\\r]*$"
+PARAGRAPHS_PATTERN = f"^[^{CONTROL}]*$"
 LINE_MESSAGE = "must be one line of text, without control characters"
 PARAGRAPHS_MESSAGE = "must not contain control characters"
 # What the API says for each pattern, instead of pydantic's "String should match pattern ...".
