@@ -210,3 +210,42 @@ def database_url() -> str:
 
 def subprocess_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url(), "BASE_URL": settings.BASE_URL, **extra}
+
+
+def write_review(
+    shop: ShopAccess,
+    reference: str,
+    rating: int,
+    *,
+    title: str = "",
+    body: str = "",
+    products: dict[str, tuple[int, str]] | None = None,
+    product_details: dict[str, dict[str, Any]] | None = None,
+    customer: dict[str, str] | None = None,
+) -> Any:
+    """A customer's review through the real path: the shop reports the order (its products
+    `products`: sku -> (stars, text)), the customer opens the link and posts the form."""
+    from reputable.invitations.models import Invitation
+    from reputable.reviews.models import Product, Review
+
+    products = products or {}
+    details = product_details or {}
+    event = checkout(
+        reference,
+        customer={
+            "email": f"buyer-{reference}@example.nl",
+            "first_name": "Jan",
+            "last_name": "Visser",
+            **(customer or {}),
+        },
+        products=[{"sku": sku, "name": f"Product {sku}", **details.get(sku, {})} for sku in products],
+    )
+    assert shop.post("/api/v1/events", event).status_code == 202
+    invitation = Invitation.objects.get(shop=shop.shop, transaction__reference=reference)
+    form = {"rating": str(rating), "title": title, "body": body, "name_display": "first_name_initial"}
+    for sku, (stars, text) in products.items():
+        pk = Product.objects.get(shop=shop.shop, sku=sku).pk
+        form |= {f"product_{pk}_rating": str(stars), f"product_{pk}_body": text}
+    response = Client().post(f"/r/{invitation.token}", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Review.objects.get(invitation=invitation)

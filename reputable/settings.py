@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "reputable.invitations",
     "reputable.dispatch",
     "reputable.reviews",
+    "reputable.widgets",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,9 @@ MAILERS = {"default": _mailer(env.str("EMAIL_URL", default="mailbox://"))}
 MAILBOX_PAGE = env.bool("REPUTABLE_MAILBOX_PAGE", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"reviews@{_base_host}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where anyone may report a review as unlawful or untrue (named on every shop's page on how
+# its reviews work).
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("nl", "Nederlands"), ("pl", "Polski")]

@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from reputable.api import api
 from reputable.invitations.views import unsubscribe
 from reputable.lib import mailbox
-from reputable.reviews.views import profile, review_form
+from reputable.reviews.views import how_reviews_work, profile, review_form
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("r/<str:token>", review_form, name="review-form"),
     path("u/<str:token>", unsubscribe, name="unsubscribe"),
     path("s/<slug:slug>/", profile, name="profile"),
+    path("s/<slug:slug>/how-reviews-work", how_reviews_work, name="how-reviews-work"),
+    path("w/", include("reputable.widgets.urls")),
     path("demo/mailbox/", mailbox.inbox, name="mailbox"),
     path("demo/mailbox/<str:name>", mailbox.message, name="mailbox-message"),
 ]

@@ -1,8 +1,9 @@
 """The WSGI application that `reputable serve` runs under granian.
 
 Pages get the whole middleware stack (sessions, CSRF, language, ...). The JSON API under
-/api/ is authenticated by key and uses none of that, so it runs with a lean stack: on a
-small machine the full one costs a third of a single-event request.
+/api/, the widgets under /w/ and the feeds under /feeds/ use none of that (a key, or nobody,
+not a session), so they run with a lean stack: on a small machine the full one costs a third
+of a single-event request. Widgets are answered from reputable.lib.pagecache when they can.
 """
 
 import io
@@ -19,10 +20,12 @@ pages = get_wsgi_application()
 from django.conf import settings  # noqa: E402 - after the app registry is ready
 from django.test.utils import override_settings  # noqa: E402
 
+from reputable.lib import pagecache  # noqa: E402
 from reputable.lib.http import api_error_body  # noqa: E402
 
 with override_settings(MIDDLEWARE=settings.API_MIDDLEWARE):
-    api = WSGIHandler()  # loads its middleware from the setting now
+    lean = WSGIHandler()  # loads its middleware from the setting now
+LEAN_PREFIXES = ("/api/", pagecache.PREFIX, "/feeds/")
 
 
 def chunked_body_read(environ: dict[str, Any]) -> bool:
@@ -40,12 +43,17 @@ def chunked_body_read(environ: dict[str, Any]) -> bool:
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    is_api = environ.get("PATH_INFO", "").startswith("/api/")
+    path = environ.get("PATH_INFO", "")
+    is_api = path.startswith("/api/")
     if not chunked_body_read(environ):
         start_response("413 Content Too Large", [("Content-Type", "application/json" if is_api else "text/plain")])
         return [api_error_body("body_too_large", "the request body is too large") if is_api else b"Content Too Large"]
-    handler = api if is_api else pages
-    response = handler(environ, start_response)
+    if path.startswith(pagecache.PREFIX):
+        response: Any = pagecache.serve(environ, start_response, lean)
+    else:
+        response = (lean if path.startswith(LEAN_PREFIXES) else pages)(environ, start_response)
+    if isinstance(response, list):
+        return response
     if getattr(response, "streaming", True):
         return response
     # A body in one piece: granian sends a list in one go, but walks any other iterable

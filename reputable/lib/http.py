@@ -22,6 +22,8 @@ from reputable.lib.text import is_line
 # Cross-origin reads of public resources (summaries, widgets): any site may read them, without
 # credentials; the ETag is readable so a client can revalidate.
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
+# Any page may embed them, even one that isolates itself (Cross-Origin-Embedder-Policy).
+EMBEDDABLE = {"Cross-Origin-Resource-Policy": "cross-origin"}
 # The answer to a CORS preflight of a public resource.
 PREFLIGHT_HEADERS = {
     **CORS_HEADERS,
@@ -52,9 +54,15 @@ def etag_of(content: bytes) -> str:
 
 def public_json(request: HttpRequest, body: Mapping[str, Any], *, max_age: int) -> HttpResponseBase:
     """A public, cacheable JSON answer: open CORS, an ETag of its content, 304 when it matches."""
-    response = JsonResponse(body, json_dumps_params={"sort_keys": True})
-    with_headers(response, CORS_HEADERS)
-    response["Cache-Control"] = f"public, max-age={max_age}"
+    return public_response(request, JsonResponse(body, json_dumps_params={"sort_keys": True}), max_age=max_age)
+
+
+def public_response(request: HttpRequest, response: HttpResponse, *, max_age: int, swr: int = 0) -> HttpResponseBase:
+    """A public answer, the same for everyone: readable from any origin, cacheable for
+    `max_age` seconds (then served stale for `swr` more while it is fetched again), with an
+    ETag of its content; a 304 when the client has it."""
+    with_headers(response, CORS_HEADERS | EMBEDDABLE)
+    response["Cache-Control"] = f"public, max-age={max_age}" + (f", stale-while-revalidate={swr}" if swr else "")
     response["ETag"] = etag_of(response.content)
     not_modified = get_conditional_response(request, etag=response["ETag"], response=response)
     if not_modified is None:

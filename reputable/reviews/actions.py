@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.db import transaction as db_transaction
 
 from reputable.invitations.models import Invitation
+from reputable.lib import pagecache
 from reputable.reviews.models import Product, ProductReview, Review, ReviewRevision
 from reputable.reviews.summaries import count_rating
 
@@ -67,6 +68,7 @@ def _publish(invitation: Invitation, data: ReviewInput, now: dt.datetime) -> Rev
     _set_product_reviews(review, data.products)
     count_rating(shop=review.shop, product=None, day=now.date(), stars=data.rating, change=1)
     Invitation.objects.filter(pk=invitation.pk).mark_reviewed()
+    pagecache.changed(review.shop.slug)
     return review
 
 
@@ -95,6 +97,7 @@ def _edit(review: Review, invitation: Invitation, data: ReviewInput, now: dt.dat
     review.author_name = author_name(invitation, data.name_display)
     review.updated_at = now
     review.save()
+    pagecache.changed(review.shop.slug)
 
 
 def _set_product_reviews(review: Review, ratings: dict[int, tuple[int, str]]) -> None:

@@ -69,3 +69,20 @@ def count_rating(*, shop: Shop, product: Product | None, day: dt.date, stars: in
                 RatingBucket.objects.create(shop=shop, product=product, day=bucket_day, **{field: max(change, 0)})
         except IntegrityError:  # created meanwhile by a concurrent review
             rows.update(**{field: F(field) + change})
+
+
+def monthly(*, shop: Shop, product: Product | None = None, today: dt.date) -> list[tuple[dt.date, Summary]]:
+    """The ratings of each of the last 12 calendar months (this one included), oldest first:
+    one query over at most 366 day rows."""
+    first = today.replace(day=1)
+    months = [first]
+    for _ in range(11):
+        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
+    rows = RatingBucket.objects.filter(shop=shop, product=product, day__gte=months[0]).values_list("day", *STAR_FIELDS)
+    totals = {month: [0, 0, 0, 0, 0] for month in months}
+    for day, *counts in rows:
+        month_total = totals.get(day.replace(day=1))
+        if month_total is not None:
+            for index, n in enumerate(counts):
+                month_total[index] += n
+    return [(month, Summary(histogram=tuple(counts))) for month, counts in totals.items()]  # type: ignore[arg-type]

@@ -1,22 +1,31 @@
 """The customer's review form and the shop's public profile."""
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
-from django.views.decorators.http import require_http_methods
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
 
+from reputable.events.models import EventType
+from reputable.invitations.describe import describe_invitations
 from reputable.invitations.messages import invitation_language
 from reputable.invitations.models import Invitation
 from reputable.invitations.views import invitation_of_link
 from reputable.reviews.actions import EditWindowClosed, author_name, submit_review
+from reputable.reviews.charts import over_time_svg
 from reputable.reviews.forms import ReviewForm
-from reputable.reviews.models import Review
-from reputable.reviews.summaries import summarise
+from reputable.reviews.listing import BadParameter, Listing, one
+from reputable.reviews.models import Product, Review
+from reputable.reviews.ratings import Rating
+from reputable.reviews.summaries import monthly, summarise
 from reputable.shops.access import public_shop
+from reputable.widgets import structured
 
 REVIEWS_PER_PAGE = 20
 
@@ -70,31 +79,92 @@ def review_form(request: HttpRequest, token: str) -> HttpResponse:
         )
 
 
-def profile(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = public_shop(slug)
+def _page_language(request: HttpRequest) -> str:
     language = request.GET.get("lang") or translation.get_language()
     if language not in dict(settings.LANGUAGES):
         raise Http404
+    return language
+
+
+@require_safe
+def profile(request: HttpRequest, slug: str) -> HttpResponse:
+    """The shop's public page: its score, charts and every published review, with the same
+    star filter, sort and pages as the reviews widget, a product filter and a text search."""
+    shop = public_shop(slug)
+    language = _page_language(request)
     with translation.override(language):
-        summaries = summarise(shop=shop, today=timezone.now().date())
-        reviews = (
-            Review.objects.published()
-            .filter(shop=shop)
-            .order_by("-created_at", "-id")
-            .prefetch_related("product_reviews__product")
-        )
-        page = Paginator(reviews, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
-        bars = list(reversed(list(enumerate(summaries.all_time.histogram, start=1))))
+        try:
+            listing = Listing.from_query(request.GET, search=True)
+            sku = one(request.GET, "sku") or ""
+        except BadParameter as error:
+            return render(request, "reviews/bad_parameter.html", {"shop": shop, "error": error}, status=400)
+        today = timezone.now().date()
+        product = Product.objects.filter(shop=shop, sku=sku).first() if sku else None
+        summaries = summarise(shop=shop, product=product, today=today)
+        rows: Any = listing.product_reviews(product) if product else [] if sku else listing.shop_reviews(shop)
+        page = Paginator(rows, REVIEWS_PER_PAGE).get_page(listing.page)
+        all_time = summaries.all_time
+        months = monthly(shop=shop, product=product, today=today)
+        base = {"lang": language} | ({"sku": sku} if sku else {})
+        rating = Rating.of(all_time)
         return render(
             request,
             "reviews/profile.html",
             {
                 "shop": shop,
-                "summaries": summaries,
-                "rounded_mean": round(summaries.all_time.mean or 0),
-                "bars": bars,
+                "product": product,
+                "sku": sku,
+                "rating": rating,
+                "recent": Rating.of(summaries.last_12_months),
+                "bars": [
+                    {
+                        "stars": stars,
+                        "count": all_time.histogram[stars - 1],
+                        "percent": round(100 * all_time.histogram[stars - 1] / (all_time.count or 1)),
+                        "href": listing.link(base, stars=(stars,), page=1),
+                        "active": listing.stars == (stars,),
+                    }
+                    for stars in range(5, 0, -1)
+                ],
+                "months": [
+                    {"label": date_format(month, "YEAR_MONTH_FORMAT"), "rating": Rating.of(summary)}
+                    for month, summary in months
+                ],
+                "over_time": over_time_svg(months, [date_format(month, "M") for month, _summary in months]),
+                "listing": listing,
                 "page": page,
+                "sorts": [
+                    (name, label, listing.link(base, sort=name, page=1), listing.sort == name)
+                    for name, label in (("newest", _("Newest")), ("highest", _("Highest")), ("lowest", _("Lowest")))
+                ],
+                "clear": listing.link(base, stars=(), q="", page=1),
+                "prev": listing.link(base, page=page.number - 1) if page.has_previous() else "",
+                "next": listing.link(base, page=page.number + 1) if page.has_next() else "",
+                "json_ld": "" if sku else structured.organization(shop.name, shop.website, rating, page),
                 "language": language,
-                "languages": settings.LANGUAGES,
+                "languages": [(code, name, listing.link(base | {"lang": code})) for code, name in settings.LANGUAGES],
+            },
+        )
+
+
+@require_safe
+def how_reviews_work(request: HttpRequest, slug: str) -> HttpResponse:
+    """What the shop's invitations, publication and score are, from its live configuration
+    (EU Omnibus Directive; §5b UWG: how reviews are collected and checked)."""
+    shop = public_shop(slug)
+    language = _page_language(request)
+    with translation.override(language):
+        summaries = summarise(shop=shop, today=timezone.now().date())
+        return render(
+            request,
+            "reviews/how_reviews_work.html",
+            {
+                "shop": shop,
+                "invitations": describe_invitations(shop),
+                "stops": [t.name for t in EventType.objects.filter(shop=shop, is_stop=True).order_by("name")],
+                "recent": Rating.of(summaries.last_12_months),
+                "all_time": Rating.of(summaries.all_time),
+                "contact": settings.CONTACT_EMAIL,
+                "language": language,
             },
         )

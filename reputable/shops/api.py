@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from reputable.lib import pagecache
 from reputable.lib.api import Email, ErrorOut, invalid, model_invalid
 from reputable.lib.text import Line
 from reputable.shops.access import api_key_of, shop_of
@@ -24,6 +25,7 @@ class ShopOut(Schema):
     default_locale: str
     sender_name: str
     reply_to: str
+    website: str
     frequency_cap_days: int
     edit_window_days: int
 
@@ -36,6 +38,7 @@ class ShopPatch(Schema):
     default_locale: Line | None = None
     sender_name: Line | None = Field(default=None, max_length=200)
     reply_to: Email | None = None
+    website: Line | None = Field(default=None, max_length=200, description="the shop's own site, https://…")
     frequency_cap_days: int | None = Field(default=None, ge=0, le=3650)
     edit_window_days: int | None = Field(default=None, ge=0, le=365)
 
@@ -57,6 +60,7 @@ def update_shop(request: HttpRequest, payload: ShopPatch) -> Shop:
     except ValidationError as error:
         raise model_invalid(error) from None
     shop.save()
+    pagecache.changed(shop.slug)  # its name, language and site show in its widgets
     return shop
 
 

@@ -32,6 +32,9 @@ class Shop(models.Model):
     default_locale = models.CharField(max_length=8, default="en", choices=settings.LANGUAGES)
     sender_name = models.CharField(max_length=200, blank=True, validators=[validate_line])
     reply_to = models.EmailField(blank=True)
+    # The shop's own site (https://shop.example): its product links belong there, and
+    # Google's feed rules check them against it.
+    website = models.URLField(max_length=200, blank=True)
     # The same address is not invited again by this shop within this many days.
     frequency_cap_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(3650)])
     # How long the review link keeps editing the review after it was written.

@@ -1,0 +1,7 @@
+// A widget in an iframe tells the page that frames it how tall it is: a height only, and only to
+// that page's origin (given as ?origin=, else taken from the referrer), never to "*".
+const origin = document.body.dataset.parentOrigin || (document.referrer ? new URL(document.referrer).origin : "");
+if (origin && window.parent !== window) {
+  const send = () => window.parent.postMessage({ reputableHeight: document.documentElement.scrollHeight }, origin);
+  new ResizeObserver(send).observe(document.documentElement);
+}

@@ -1,0 +1,378 @@
+"""The widgets under /w/: server-rendered fragments, their JSON, the seal as SVG, iframe pages,
+and the loader that upgrades custom elements in a shop's page.
+
+Every answer is the same for every visitor (no cookie, no session, no Accept-Language: the
+language is the `lang` parameter or the shop's), cacheable with an ETag, readable from any
+origin, and kept whole by reputable.lib.pagecache until the shop's reviews change.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_safe
+
+from reputable.lib import pagecache
+from reputable.lib.http import CORS_HEADERS, public_response, with_headers
+from reputable.reviews.charts import star_paths
+from reputable.reviews.listing import BadParameter, Listing, choice, number, one, products_asked
+from reputable.reviews.models import Product
+from reputable.reviews.ratings import Rating
+from reputable.reviews.summaries import summarise
+from reputable.shops.access import public_shop
+from reputable.shops.models import Shop
+from reputable.widgets import structured
+
+THEMES = ("light", "dark", "auto")
+LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
+# Reviews per page of the reviews widget, and cards in the carousel: default and most.
+LIMITS = {"reviews": (5, 20), "carousel": (10, 20), "stars": (1, 20), "badge": (1, 20)}
+# Browsers and proxies keep a widget this long, then may show it while they fetch it again.
+MAX_AGE = 300
+STALE_WHILE_REVALIDATE = 86_400
+STATIC = Path(__file__).resolve().parent / "static" / "widgets"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every widget takes: `lang`, `theme`, `limit`."""
+
+    language: str
+    theme: str
+    limit: int
+
+    @classmethod
+    def from_query(cls, params: QueryDict, shop: Shop, widget: str) -> "Options":
+        default, most = LIMITS[widget]
+        return cls(
+            language=choice(params, "lang", LANGUAGES, shop.default_locale),
+            theme=choice(params, "theme", THEMES, "auto"),
+            limit=number(params, "limit", default=default, low=1, high=most),
+        )
+
+    def params(self) -> dict[str, str]:
+        return {"lang": self.language, "theme": self.theme, "limit": str(self.limit)}
+
+
+def absolute(path: str) -> str:
+    return settings.BASE_URL + path
+
+
+def shop_links(shop: Shop, language: str) -> dict[str, str]:
+    return {
+        "profile": absolute(reverse("profile", args=[shop.slug])) + f"?lang={language}",
+        "how": absolute(reverse("how-reviews-work", args=[shop.slug])) + f"?lang={language}",
+        "styles": absolute(reverse("widget-asset", args=["widgets.css"])),
+    }
+
+
+# --- what each widget shows --------------------------------------------------------------------
+
+
+def stars_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
+    asked, found = products_asked(shop, params)
+    if not asked:
+        raise BadParameter("sku", "give at least one product: sku= or gtin=")
+    today = timezone.now().date()
+    items = []
+    for kind, value in asked:
+        product = found.get((kind, value))
+        rating = Rating.of(summarise(shop=shop, product=product, today=today).all_time) if product else Rating(None, 0)
+        items.append({"kind": kind, "value": value, "product": product, "rating": rating})
+    return {"items": items}
+
+
+def badge_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
+    summaries = summarise(shop=shop, today=timezone.now().date())
+    return {"rating": Rating.of(summaries.last_12_months), "all_time": Rating.of(summaries.all_time)}
+
+
+def reviews_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
+    listing = Listing.from_query(params)
+    sku = one(params, "sku")
+    today = timezone.now().date()
+    product = Product.objects.filter(shop=shop, sku=sku).first() if sku else None
+    summary = summarise(shop=shop, product=product, today=today).all_time if (product or not sku) else None
+    rows: Any = listing.product_reviews(product) if product else [] if sku else listing.shop_reviews(shop)
+    page = Paginator(rows, options.limit).get_page(listing.page)
+    return {
+        "sku": sku or "",
+        "product": product,
+        "summary": summary,
+        "rating": Rating.of(summary) if summary else Rating(None, 0),
+        "listing": listing,
+        "page": page,
+        "bars": _bars(summary, listing) if summary else [],
+        "json_ld": structured.product(product, Rating.of(summary), page)
+        if product and summary and summary.count
+        else "",
+    }
+
+
+def carousel_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
+    summaries = summarise(shop=shop, today=timezone.now().date())
+    page = Paginator(Listing().shop_reviews(shop), options.limit).get_page(1)
+    return {"rating": Rating.of(summaries.last_12_months), "page": page}
+
+
+def _bars(summary: Any, listing: Listing) -> list[dict[str, Any]]:
+    total = summary.count or 1
+    return [
+        {
+            "stars": stars,
+            "count": summary.histogram[stars - 1],
+            "percent": round(100 * summary.histogram[stars - 1] / total),
+            "active": stars in listing.stars,
+        }
+        for stars in range(5, 0, -1)
+    ]
+
+
+WIDGETS: dict[str, Callable[[Shop, QueryDict, Options], dict[str, Any]]] = {
+    "stars": stars_data,
+    "badge": badge_data,
+    "reviews": reviews_data,
+    "carousel": carousel_data,
+}
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def _review_json(review: Any, language: str) -> dict[str, Any]:
+    return {
+        "id": review.pk,
+        "rating": review.rating,
+        "title": review.title,
+        "body": review.body,
+        "author": review.author_name,
+        "verified": review.verified,
+        "created_at": review.created_at.isoformat(),
+        "url": absolute(reverse("profile", args=[review.shop.slug])) + f"?lang={language}#review-{review.pk}",
+    }
+
+
+def _product_review_json(product_review: Any, language: str) -> dict[str, Any]:
+    review = product_review.review
+    return _review_json(review, language) | {
+        "id": product_review.pk,
+        "review_id": review.pk,
+        "rating": product_review.rating,
+        "body": product_review.body,
+    }
+
+
+def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> dict[str, Any]:
+    language = options.language
+    body: dict[str, Any] = {
+        "shop": {"name": shop.name, "slug": shop.slug, **shop_links(shop, language)},
+        "language": language,
+    }
+    body["shop"].pop("styles")
+    if widget == "stars":
+        body["products"] = [
+            {item["kind"]: item["value"], "found": item["product"] is not None, **item["rating"].as_dict(language)}
+            for item in data["items"]
+        ]
+    elif widget == "badge":
+        body["last_12_months"] = data["rating"].as_dict(language)
+        body["all_time"] = data["all_time"].as_dict(language)
+    elif widget == "reviews":
+        page: Page[Any] = data["page"]
+        shape = _product_review_json if data["product"] else _review_json
+        body |= {
+            "sku": data["sku"] or None,
+            "summary": data["rating"].as_dict(language) | {"histogram": {b["stars"]: b["count"] for b in data["bars"]}},
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "reviews": [shape(item, language) for item in page],
+        }
+    else:
+        body["last_12_months"] = data["rating"].as_dict(language)
+        body["reviews"] = [_review_json(review, language) for review in data["page"]]
+    return body
+
+
+# --- the answers ---------------------------------------------------------------------------------
+
+
+def _context(widget: str, shop: Shop, data: dict[str, Any], options: Options, *, origin: str | None) -> dict[str, Any]:
+    """What a widget's template gets. `origin` is None for a fragment, else for a frame the
+    origin of the page that frames it ("" when unknown)."""
+    links = shop_links(shop, options.language)
+    context = {"shop": shop, "widget": widget, "options": options, "links": links, "frame": origin is not None, **data}
+    if "rating" in data:
+        context["count_text"] = data["rating"].count_text(options.language)
+    if widget == "reviews":
+        context["nav"] = _navigation(shop, data, options, origin)
+    return context
+
+
+def _navigation(shop: Shop, data: dict[str, Any], options: Options, origin: str | None) -> dict[str, Any]:
+    """The reviews widget's filter, sort and page links. Without script they go to the profile
+    with the same parameters (in a frame: to the frame itself); the loader follows them in
+    place, fetching the fragment with `data-rp-params`."""
+    listing: Listing = data["listing"]
+    page: Page[Any] = data["page"]
+    widget_params = options.params() | ({"sku": data["sku"]} if data["sku"] else {})
+    if origin is None:
+        target = absolute(reverse("profile", args=[shop.slug]))
+        link_params = {"lang": options.language} | ({"sku": data["sku"]} if data["sku"] else {})
+    else:
+        target = absolute(reverse("widget-frame", args=[shop.slug, "reviews"]))
+        link_params = widget_params | ({"origin": origin} if origin else {})
+
+    def link(**changes: object) -> dict[str, str]:
+        return {
+            "href": target + listing.link(link_params, **changes),
+            "params": listing.link(widget_params, **changes)[1:],
+        }
+
+    def toggled(stars: int) -> tuple[int, ...]:
+        return tuple(sorted(set(listing.stars) ^ {stars}))
+
+    sort_labels = {"newest": gettext("Newest"), "highest": gettext("Highest"), "lowest": gettext("Lowest")}
+    return {
+        "bars": [bar | link(stars=toggled(bar["stars"]), page=1) for bar in data["bars"]],
+        "clear": link(stars=(), page=1),
+        "stars_text": ", ".join(map(str, listing.stars)),
+        "sorts": [
+            {"label": label, "current": listing.sort == name} | link(sort=name, page=1)
+            for name, label in sort_labels.items()
+        ],
+        "prev": link(page=page.number - 1) if page.has_previous() else None,
+        "next": link(page=page.number + 1) if page.has_next() else None,
+    }
+
+
+# The seal as an image has no style sheet: its colours are attributes. "auto" is light there.
+SVG_COLOURS = {
+    "light": {"bg": "#ffffff", "fg": "#1f2328", "muted": "#59636e", "line": "#d0d7de", "accent": "#1d5c4d"},
+    "dark": {"bg": "#16181d", "fg": "#e6e6e6", "muted": "#a8b0b8", "line": "#3a3f47", "accent": "#7fd1b9"},
+}
+STAR_COLOURS = {"light": ("#d97706", "#d0d7de"), "dark": ("#f5b942", "#4a5059")}
+
+
+def _svg_badge(rating: Rating, options: Options) -> dict[str, Any]:
+    theme = "dark" if options.theme == "dark" else "light"
+    on, off = STAR_COLOURS[theme]
+    return {
+        "colours": SVG_COLOURS[theme],
+        "label": rating.label(options.language),
+        "score": rating.number(options.language),
+        "stars": star_paths(rating, f'fill="{on}"', f'fill="{off}"'),
+    }
+
+
+def _bad_parameter(error: BadParameter, *, as_json: bool) -> HttpResponse:
+    if as_json:
+        body = {
+            "code": "invalid",
+            "message": f"{error.name} {error.message}",
+            "fields": [{"field": error.name, "message": error.message}],
+        }
+        return _public(JsonResponse(body, status=400))
+    text = f"{error.name}: {error.message}"
+    return _public(HttpResponse(text, status=400, content_type="text/plain; charset=utf-8"))
+
+
+def _public(response: HttpResponse) -> HttpResponse:
+    return with_headers(response, CORS_HEADERS)
+
+
+def _shop_or_404_fragment(slug: str, *, as_json: bool) -> Shop | HttpResponse:
+    try:
+        return public_shop(slug)
+    except Http404:
+        if as_json:
+            body = {"code": "not_found", "message": "no shop with this address", "fields": []}
+            return _public(JsonResponse(body, status=404))
+        return _public(HttpResponse(render_to_string("widgets/not_found.html"), status=404))
+
+
+@require_safe
+def widget(request: HttpRequest, slug: str, name: str, fmt: str = "html") -> HttpResponseBase:
+    """`/w/<slug>/<name>` (a fragment), `<name>.json`, and `badge.svg`."""
+    if name not in WIDGETS or (fmt == "svg" and name != "badge"):
+        raise Http404
+    shop = _shop_or_404_fragment(slug, as_json=fmt == "json")
+    if isinstance(shop, HttpResponse):
+        return shop
+    try:
+        options = Options.from_query(request.GET, shop, name)
+        with translation.override(options.language):
+            data = WIDGETS[name](shop, request.GET, options)
+            if fmt == "json":
+                response: HttpResponse = JsonResponse(
+                    as_json(name, shop, data, options), json_dumps_params={"ensure_ascii": False}
+                )
+            elif fmt == "svg":
+                context = _context(name, shop, data, options, origin=None) | _svg_badge(data["rating"], options)
+                response = HttpResponse(render_to_string("widgets/badge.svg", context), content_type="image/svg+xml")
+            else:
+                context = _context(name, shop, data, options, origin=None)
+                response = HttpResponse(render_to_string(f"widgets/{name}.html", context))
+    except BadParameter as error:
+        return _bad_parameter(error, as_json=fmt == "json")
+    return pagecache.cacheable(public_response(request, response, max_age=MAX_AGE, swr=STALE_WHILE_REVALIDATE))
+
+
+@require_safe
+@xframe_options_exempt
+@csp_override({**settings.SECURE_CSP, "frame-ancestors": ["*"]})
+def frame(request: HttpRequest, slug: str, name: str) -> HttpResponseBase:
+    """`/w/<slug>/frame/<name>`: the widget as a page of its own, for an iframe; any shop may frame it."""
+    if name not in WIDGETS:
+        raise Http404
+    shop = get_object_or_404(Shop, slug=slug)
+    try:
+        options = Options.from_query(request.GET, shop, name)
+        parent = one(request.GET, "origin") or ""
+        with translation.override(options.language):
+            data = WIDGETS[name](shop, request.GET, options)
+            origin = _origin(parent)
+            context = _context(name, shop, data, options, origin=origin) | {
+                "parent_origin": origin,
+                "template": f"widgets/{name}.html",
+                "frame_script": absolute(reverse("widget-asset", args=["frame.js"])),
+            }
+            response = HttpResponse(render_to_string("widgets/frame.html", context))
+    except BadParameter as error:
+        return _bad_parameter(error, as_json=False)
+    return pagecache.cacheable(public_response(request, response, max_age=MAX_AGE, swr=STALE_WHILE_REVALIDATE))
+
+
+def _origin(text: str) -> str:
+    """The embedding page's origin as given (`origin=https://shop.example`), if it is one."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+ASSETS = {
+    "embed.js": "text/javascript; charset=utf-8",
+    "frame.js": "text/javascript; charset=utf-8",
+    "widgets.css": "text/css; charset=utf-8",
+}
+
+
+@require_safe
+def asset(request: HttpRequest, name: str) -> HttpResponseBase:
+    """`/w/embed.js` (the loader), `/w/frame.js` (the frame's height reporter), `/w/widgets.css`."""
+    if name not in ASSETS:
+        raise Http404
+    response = HttpResponse((STATIC / name).read_bytes(), content_type=ASSETS[name])
+    return pagecache.cacheable(public_response(request, response, max_age=3600, swr=STALE_WHILE_REVALIDATE))
