@@ -4,6 +4,7 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
+import io
 import os
 import socket
 import threading
@@ -18,8 +19,10 @@ import time_machine
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test import Client
+from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
 from reputable.dispatch.management.commands.dispatch import Command as DispatchCommand
@@ -232,6 +235,7 @@ def write_review(
     details = product_details or {}
     event = checkout(
         reference,
+        transaction={"reference": reference, "date": timezone.now().isoformat()},
         customer={
             "email": f"buyer-{reference}@example.nl",
             "first_name": "Jan",
@@ -249,3 +253,48 @@ def write_review(
     response = Client().post(f"/r/{invitation.token}", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     return Review.objects.get(invitation=invitation)
+
+
+def xss_payloads() -> list[str]:
+    """The hostile texts of reputable/tests/data/xss_payloads.txt: one line of printable text
+    each (the text rule refuses control characters, U+2028 and U+2029 everywhere), without
+    surrounding white space (forms strip it). Some are longer than a field takes: cut them."""
+    path = os.path.join(os.path.dirname(__file__), "tests", "data", "xss_payloads.txt")
+    with open(path, encoding="utf-8") as lines:
+        return lines.read().splitlines()
+
+
+def wsgi_call(
+    path: str, *, method: str = "GET", body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[str, dict[str, str], bytes]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path.partition("?")[0],
+        "QUERY_STRING": path.partition("?")[2],
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "localhost",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()},
+    }
+    """A request to the WSGI application that `reputable serve` runs (not the test client's
+    handler): the lean stack for the API and widgets, the page cache in front of widgets."""
+    from reputable.wsgi import application
+
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        answer["status"], answer["headers"] = status, dict(response_headers)
+
+    # As Django's test client does: the test's database transaction must stay open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return answer["status"], answer["headers"], content
