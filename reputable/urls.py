@@ -5,6 +5,8 @@ from reputable.api import api
 from reputable.invitations.views import unsubscribe
 from reputable.lib import mailbox
 from reputable.reviews.views import how_reviews_work, profile, review_form
+from reputable.widgets.views import demo_shop
+from reputable.widgets.feeds import google_product_reviews
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -14,6 +16,8 @@ urlpatterns = [
     path("s/<slug:slug>/", profile, name="profile"),
     path("s/<slug:slug>/how-reviews-work", how_reviews_work, name="how-reviews-work"),
     path("w/", include("reputable.widgets.urls")),
+    path("feeds/<slug:slug>/google-product-reviews.xml", google_product_reviews, name="google-product-reviews"),
+    path("demo/shop/", demo_shop, name="demo-shop"),
     path("demo/mailbox/", mailbox.inbox, name="mailbox"),
     path("demo/mailbox/<str:name>", mailbox.message, name="mailbox-message"),
 ]

@@ -39,6 +39,11 @@ def test_the_demo_leads_a_newcomer_from_curl_to_a_published_review(tmp_path: Pat
             printed += demo.stdout.readline()
         assert f"{base}/s/demo-tea-shop/" in printed
         assert f"{base}/demo/mailbox/" in printed
+        assert f"{base}/demo/shop/" in printed
+        shop_page = urllib.request.urlopen(f"{base}/demo/shop/").read().decode()
+        assert '<reputable-reviews shop="demo-tea-shop"' in shop_page and "/w/embed.js" in shop_page
+        seal = f"{base}/w/demo-tea-shop/badge.json"
+        assert json.loads(urllib.request.urlopen(seal).read())["all_time"]["count"] == 10  # now cached
         curl = re.search(r"(curl -X POST .*?)\n\n", printed, re.S)
         assert curl, printed
 
@@ -72,6 +77,8 @@ def test_the_demo_leads_a_newcomer_from_curl_to_a_published_review(tmp_path: Pat
         profile = opener.open(f"{base}/s/demo-tea-shop/?lang=en").read().decode()
         assert "Found it in minutes" in profile
         assert "11 reviews" in profile  # ten samples and the newcomer's
+        # The seal, cached by the server's workers, was dropped when the review was written.
+        assert json.loads(urllib.request.urlopen(seal).read())["all_time"]["count"] == 11
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=30)

@@ -33,6 +33,7 @@ class Command(BaseCommand):
 Reputable demo
   Public profile:  {base}{reverse("profile", args=[shop.slug])}
   Demo mailbox:    {base}{reverse("mailbox")}   (every email the demo sends lands here)
+  Widgets:         {base}{reverse("demo-shop")}   (a shop page with every widget embedded)
   API docs:        {base}/api/v1/docs
   API key:         {key}
 
