@@ -27,6 +27,14 @@ class Summary:
             return None
         return round(sum(stars * n for stars, n in enumerate(self.histogram, start=1)) / self.count, 2)
 
+    def shares(self) -> list[tuple[int, int, int]]:
+        """(stars, count, percent of all) for 5 stars down to 1: the rows of a histogram."""
+        total = self.count or 1
+        return [
+            (stars, self.histogram[stars - 1], round(100 * self.histogram[stars - 1] / total))
+            for stars in (5, 4, 3, 2, 1)
+        ]
+
     def as_dict(self) -> dict[str, object]:
         return {
             "count": self.count,
@@ -52,6 +60,15 @@ def summarise(*, shop: Shop, product: Product | None = None, today: dt.date) -> 
         all_time=Summary(histogram=tuple(all_time)),  # type: ignore[arg-type]
         last_12_months=Summary(histogram=tuple(recent[name] for name in STAR_FIELDS)),  # type: ignore[arg-type]
     )
+
+
+def all_time_of(*, shop: Shop, products: list[Product]) -> dict[int, Summary]:
+    """Each product's all-time summary, in one query whatever the number of products."""
+    rows = RatingBucket.objects.filter(shop=shop, product__in=products, day=None).values_list(
+        "product_id", *STAR_FIELDS
+    )
+    found = {product_id: Summary(histogram=tuple(counts)) for product_id, *counts in rows}  # type: ignore[arg-type]
+    return {product.pk: found.get(product.pk, Summary(histogram=(0, 0, 0, 0, 0))) for product in products}
 
 
 def count_rating(*, shop: Shop, product: Product | None, day: dt.date, stars: int, change: int) -> None:

@@ -119,12 +119,12 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
                 "bars": [
                     {
                         "stars": stars,
-                        "count": all_time.histogram[stars - 1],
-                        "percent": round(100 * all_time.histogram[stars - 1] / (all_time.count or 1)),
+                        "count": count,
+                        "percent": percent,
                         "href": listing.link(base, stars=(stars,), page=1),
                         "active": listing.stars == (stars,),
                     }
-                    for stars in range(5, 0, -1)
+                    for stars, count, percent in all_time.shares()
                 ],
                 "months": [
                     {"label": date_format(month, "YEAR_MONTH_FORMAT"), "rating": Rating.of(summary)}

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,13 +24,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
+from reputable.demo import DEMO_SLUG
 from reputable.lib import pagecache
 from reputable.lib.http import CORS_HEADERS, public_response, with_headers
 from reputable.reviews.charts import star_paths
 from reputable.reviews.listing import BadParameter, Listing, choice, number, one, products_asked
 from reputable.reviews.models import Product
 from reputable.reviews.ratings import Rating
-from reputable.reviews.summaries import summarise
+from reputable.reviews.summaries import Summary, all_time_of, summarise
 from reputable.shops.access import public_shop
 from reputable.shops.models import Shop
 from reputable.widgets import structured
@@ -43,6 +44,8 @@ LIMITS = {"reviews": (5, 20), "carousel": (10, 20), "stars": (1, 20), "badge": (
 MAX_AGE = 300
 STALE_WHILE_REVALIDATE = 86_400
 STATIC = Path(__file__).resolve().parent / "static" / "widgets"
+# A widget's frame: the site's policy, but any shop may frame it.
+FRAME_CSP: dict[str, Any] = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,11 @@ def stars_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any
     asked, found = products_asked(shop, params)
     if not asked:
         raise BadParameter("sku", "give at least one product: sku= or gtin=")
-    today = timezone.now().date()
+    summaries = all_time_of(shop=shop, products=list(found.values()))
     items = []
     for kind, value in asked:
         product = found.get((kind, value))
-        rating = Rating.of(summarise(shop=shop, product=product, today=today).all_time) if product else Rating(None, 0)
+        rating = Rating.of(summaries[product.pk]) if product else Rating(None, 0)
         items.append({"kind": kind, "value": value, "product": product, "rating": rating})
     return {"items": items}
 
@@ -127,16 +130,10 @@ def carousel_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, 
     return {"rating": Rating.of(summaries.last_12_months), "page": page}
 
 
-def _bars(summary: Any, listing: Listing) -> list[dict[str, Any]]:
-    total = summary.count or 1
+def _bars(summary: Summary, listing: Listing) -> list[dict[str, Any]]:
     return [
-        {
-            "stars": stars,
-            "count": summary.histogram[stars - 1],
-            "percent": round(100 * summary.histogram[stars - 1] / total),
-            "active": stars in listing.stars,
-        }
-        for stars in range(5, 0, -1)
+        {"stars": stars, "count": count, "percent": percent, "active": stars in listing.stars}
+        for stars, count, percent in summary.shares()
     ]
 
 
@@ -151,7 +148,7 @@ WIDGETS: dict[str, Callable[[Shop, QueryDict, Options], dict[str, Any]]] = {
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def _review_json(review: Any, language: str) -> dict[str, Any]:
+def _review_json(review: Any, profile: str) -> dict[str, Any]:
     return {
         "id": review.pk,
         "rating": review.rating,
@@ -160,13 +157,13 @@ def _review_json(review: Any, language: str) -> dict[str, Any]:
         "author": review.author_name,
         "verified": review.verified,
         "created_at": review.created_at.isoformat(),
-        "url": absolute(reverse("profile", args=[review.shop.slug])) + f"?lang={language}#review-{review.pk}",
+        "url": f"{profile}#review-{review.pk}",
     }
 
 
-def _product_review_json(product_review: Any, language: str) -> dict[str, Any]:
+def _product_review_json(product_review: Any, profile: str) -> dict[str, Any]:
     review = product_review.review
-    return _review_json(review, language) | {
+    return _review_json(review, profile) | {
         "id": product_review.pk,
         "review_id": review.pk,
         "rating": product_review.rating,
@@ -197,11 +194,11 @@ def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> 
             "summary": data["rating"].as_dict(language) | {"histogram": {b["stars"]: b["count"] for b in data["bars"]}},
             "page": page.number,
             "pages": page.paginator.num_pages,
-            "reviews": [shape(item, language) for item in page],
+            "reviews": [shape(item, body["shop"]["profile"]) for item in page],
         }
     else:
         body["last_12_months"] = data["rating"].as_dict(language)
-        body["reviews"] = [_review_json(review, language) for review in data["page"]]
+        body["reviews"] = [_review_json(review, body["shop"]["profile"]) for review in data["page"]]
     return body
 
 
@@ -331,7 +328,7 @@ def widget(request: HttpRequest, slug: str, name: str, fmt: str = "html") -> Htt
 
 @require_safe
 @xframe_options_exempt
-@csp_override({**settings.SECURE_CSP, "frame-ancestors": ["*"]})
+@csp_override(FRAME_CSP)
 def frame(request: HttpRequest, slug: str, name: str) -> HttpResponseBase:
     """`/w/<slug>/frame/<name>`: the widget as a page of its own, for an iframe; any shop may frame it."""
     if name not in WIDGETS:
@@ -376,3 +373,14 @@ def asset(request: HttpRequest, name: str) -> HttpResponseBase:
         raise Http404
     response = HttpResponse((STATIC / name).read_bytes(), content_type=ASSETS[name])
     return pagecache.cacheable(public_response(request, response, max_age=3600, swr=STALE_WHILE_REVALIDATE))
+
+
+@require_safe
+def demo_shop(request: HttpRequest) -> HttpResponse:
+    """`/demo/shop/`: a shop's product page with every widget embedded, as a shop would do it
+    (only with the demo's pages on: REPUTABLE_MAILBOX_PAGE)."""
+    if not settings.MAILBOX_PAGE:
+        raise Http404
+    shop = get_object_or_404(Shop, slug=DEMO_SLUG)
+    skus = list(Product.objects.filter(shop=shop).order_by("sku").values_list("sku", flat=True))
+    return render(request, "widgets/demo_shop.html", {"shop": shop, "skus": skus, "product": skus[0] if skus else ""})

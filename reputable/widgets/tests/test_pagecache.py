@@ -86,7 +86,7 @@ def test_a_write_during_a_render_is_not_hidden_by_the_cache(
     shop.post("/api/v1/events", checkout("2", customer={"email": "eva@example.de"}))
     invitation = Invitation.objects.get(transaction__reference="2")
     summarise = views.summarise
-    calls = []
+    calls: list[int] = []
 
     def summarise_then_write(**kwargs: Any) -> Any:
         summary = summarise(**kwargs)

@@ -91,6 +91,18 @@ def test_stars_take_at_most_a_hundred_products(reviewed: ShopAccess) -> None:
     assert get(f"/w/{reviewed.shop.slug}/stars.json?" + "&".join(f"sku=S{n}" for n in range(100))).status_code == 200
 
 
+def test_a_widget_costs_a_few_queries_however_many_products_or_reviews(
+    reviewed: ShopAccess, django_assert_max_num_queries: Any
+) -> None:
+    slug = reviewed.shop.slug
+    many = "&".join(f"sku=S{n}" for n in range(97)) + "&sku=TEA-1&sku=TEA-2&gtin=4006381333931"
+    with django_assert_max_num_queries(3):  # the shop, the products, their summaries
+        assert get(f"/w/{slug}/stars?{many}").status_code == 200
+    for path in ("reviews?limit=20", "reviews?sku=TEA-1&limit=20", "carousel?limit=20", "badge"):
+        with django_assert_max_num_queries(7):
+            assert get(f"/w/{slug}/{path}").status_code == 200
+
+
 def test_stars_need_a_product(reviewed: ShopAccess) -> None:
     response = get(f"/w/{reviewed.shop.slug}/stars")
     assert response.status_code == 400
