@@ -12,6 +12,7 @@ from reputable.reviews.api import public_router
 from reputable.reviews.api import router as reviews_router
 from reputable.shops.access import ApiKeyAuth
 from reputable.shops.api import router as shops_router
+from reputable.widgets.api import router as exports_router
 
 api = NinjaAPI(
     title="Reputable API",
@@ -26,6 +27,7 @@ api.add_router("/", events_router)
 api.add_router("/", invitations_router)
 api.add_router("/", reviews_router)
 api.add_router("/", public_router)
+api.add_router("/", exports_router)
 
 
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:

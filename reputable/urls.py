@@ -5,8 +5,8 @@ from reputable.api import api
 from reputable.invitations.views import unsubscribe
 from reputable.lib import mailbox
 from reputable.reviews.views import how_reviews_work, profile, review_form
-from reputable.widgets.views import demo_shop
 from reputable.widgets.feeds import google_product_reviews
+from reputable.widgets.views import demo_shop
 
 urlpatterns = [
     path("api/v1/", api.urls),

@@ -66,8 +66,9 @@ def test_the_api_never_answers_with_a_server_error(case: Any, key: str) -> None:
     get = client.get(case.formatted_path, case.query or {})
     head = client.head(case.formatted_path, case.query or {})
     options = client.options(case.formatted_path)
-    assert (head.status_code, head.content) == (get.status_code, b"")
-    assert head["Content-Length"] == str(len(get.content))
+    assert (head.status_code, head.getvalue()) == (get.status_code, b"")
+    if not get.streaming:  # a file streamed as it is written (an export) has no length known ahead
+        assert head["Content-Length"] == str(len(get.content))
     try:
         resolve(unquote(urlsplit(case.formatted_path).path))  # the path as Django sees it
     except Resolver404:  # no such path (a reference with a line break, say): OPTIONS finds none either
