@@ -4,7 +4,7 @@ from django.urls import include, path
 from reputable.api import api
 from reputable.invitations.views import unsubscribe
 from reputable.lib import mailbox
-from reputable.reviews.views import how_reviews_work, profile, review_form
+from reputable.reviews.views import how_reviews_work, profile, review_form, review_page
 from reputable.widgets.feeds import google_product_reviews
 from reputable.widgets.views import demo_shop
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("u/<str:token>", unsubscribe, name="unsubscribe"),
     path("s/<slug:slug>/", profile, name="profile"),
     path("s/<slug:slug>/how-reviews-work", how_reviews_work, name="how-reviews-work"),
+    path("s/<slug:slug>/reviews/<int:review_id>", review_page, name="review-page"),
     path("w/", include("reputable.widgets.urls")),
     path("feeds/<slug:slug>/google-product-reviews.xml", google_product_reviews, name="google-product-reviews"),
     path("demo/shop/", demo_shop, name="demo-shop"),

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -144,6 +144,22 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
                 "language": language,
                 "languages": [(code, name, listing.link(base | {"lang": code})) for code, name in settings.LANGUAGES],
             },
+        )
+
+
+@require_safe
+def review_page(request: HttpRequest, slug: str, review_id: int) -> HttpResponse:
+    """`/s/<slug>/reviews/<id>`: one review on a page of its own, for links from widgets and feeds."""
+    shop = public_shop(slug)
+    review = get_object_or_404(
+        Review.objects.published().prefetch_related("product_reviews__product"), shop=shop, pk=review_id
+    )
+    language = _page_language(request)
+    with translation.override(language):
+        return render(
+            request,
+            "reviews/review_page.html",
+            {"shop": shop, "review": review, "language": language, "json_ld": structured.review(shop, review)},
         )
 
 

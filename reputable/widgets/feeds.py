@@ -93,10 +93,10 @@ def _feed(shop: Shop) -> Iterator[bytes]:
         "<aggregator><name>Reputable</name></aggregator>\n"
         f"<publisher>{_element('name', shop.name) or _element('name', shop.slug)}</publisher>\n"
     ).encode()
-    profile_url = settings.BASE_URL + reverse("profile", args=[shop.slug])
+    reviews_url = settings.BASE_URL + reverse("review-page", args=[shop.slug, 0])[:-1]
     language = _language(shop.default_locale) or settings.LANGUAGE_CODE
     rows = feed_rows(shop).values(*_FIELDS).order_by("review_id", "product_id").iterator(chunk_size=CHUNK_SIZE)
-    reviews = filter(None, (_review(row, profile_url, language) for row in rows))
+    reviews = filter(None, (_review(row, reviews_url, language) for row in rows))
     opened = False  # <reviews> must hold at least one review: it opens with the first
     for chunk in batched(reviews, REVIEWS_PER_CHUNK, strict=False):
         yield (("" if opened else "<reviews>\n") + "".join(chunk)).encode()
@@ -104,7 +104,7 @@ def _feed(shop: Shop) -> Iterator[bytes]:
     yield ("</reviews>\n</feed>\n" if opened else "</feed>\n").encode()
 
 
-def _review(row: dict[str, Any], profile_url: str, language: str) -> str | None:
+def _review(row: dict[str, Any], reviews_url: str, language: str) -> str | None:
     """One <review>, its elements in the schema's order; None when no text is left to send."""
     # The product's own words, else the shop review's (the feed lint reports those).
     content = _text(row["body"]) if _text(row["body"]).strip() else _text(row["review__body"])
@@ -124,8 +124,8 @@ def _review(row: dict[str, Any], profile_url: str, language: str) -> str | None:
             _element("title", row["review__title"]),
             f"<content>{escape(content)}</content>",
             _element("review_language", _language(row["review__locale"]) or language),
-            # The public profile lists many reviews: a "group" page, this one at its anchor.
-            f'<review_url type="group">{escape(profile_url)}#review-{row["review_id"]}</review_url>',
+            # The review's own page on the public profile.
+            f'<review_url type="singleton">{escape(reviews_url)}{row["review_id"]}</review_url>',
             f'<ratings><overall min="1" max="5">{row["rating"]}</overall></ratings>',
             f"<products><product>{_product(row)}</product></products>",
             "<collection_method>post_fulfillment</collection_method>" if fulfilled else "",

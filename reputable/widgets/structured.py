@@ -55,6 +55,17 @@ def product(item: Product, rating: Rating, reviews: Iterable[ProductReview]) -> 
     return script(data)
 
 
+def review(shop: Any, item: Review) -> SafeString:
+    """One shop review, of the shop as an Organization: for its page on Reputable's own host."""
+    data = {"@context": "https://schema.org", **_review(item, item.rating, item.body)}
+    data["itemReviewed"] = {
+        "@type": "Organization",
+        "name": shop.name,
+        **({"url": shop.website} if shop.website else {}),
+    }
+    return script(data)
+
+
 def organization(name: str, url: str, rating: Rating, reviews: Iterable[Review]) -> SafeString:
     """The shop as an Organization with its rating: for the profile on Reputable's own host."""
     data: dict[str, Any] = {"@context": "https://schema.org", "@type": "Organization", "name": name}

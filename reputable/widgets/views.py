@@ -78,6 +78,8 @@ def shop_links(shop: Shop, language: str) -> dict[str, str]:
         "profile": absolute(reverse("profile", args=[shop.slug])) + f"?lang={language}",
         "how": absolute(reverse("how-reviews-work", args=[shop.slug])) + f"?lang={language}",
         "styles": absolute(reverse("widget-asset", args=["widgets.css"])),
+        # A review's own page is this and its id.
+        "reviews": absolute(reverse("review-page", args=[shop.slug, 0]))[:-1],
     }
 
 
@@ -148,7 +150,7 @@ WIDGETS: dict[str, Callable[[Shop, QueryDict, Options], dict[str, Any]]] = {
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def _review_json(review: Any, profile: str) -> dict[str, Any]:
+def _review_json(review: Any, reviews: str) -> dict[str, Any]:
     return {
         "id": review.pk,
         "rating": review.rating,
@@ -157,13 +159,13 @@ def _review_json(review: Any, profile: str) -> dict[str, Any]:
         "author": review.author_name,
         "verified": review.verified,
         "created_at": review.created_at.isoformat(),
-        "url": f"{profile}#review-{review.pk}",
+        "url": f"{reviews}{review.pk}",
     }
 
 
-def _product_review_json(product_review: Any, profile: str) -> dict[str, Any]:
+def _product_review_json(product_review: Any, reviews: str) -> dict[str, Any]:
     review = product_review.review
-    return _review_json(review, profile) | {
+    return _review_json(review, reviews) | {
         "id": product_review.pk,
         "review_id": review.pk,
         "rating": product_review.rating,
@@ -173,11 +175,11 @@ def _product_review_json(product_review: Any, profile: str) -> dict[str, Any]:
 
 def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> dict[str, Any]:
     language = options.language
+    links = shop_links(shop, language)
     body: dict[str, Any] = {
-        "shop": {"name": shop.name, "slug": shop.slug, **shop_links(shop, language)},
+        "shop": {"name": shop.name, "slug": shop.slug, "profile": links["profile"], "how": links["how"]},
         "language": language,
     }
-    body["shop"].pop("styles")
     if widget == "stars":
         body["products"] = [
             {item["kind"]: item["value"], "found": item["product"] is not None, **item["rating"].as_dict(language)}
@@ -194,11 +196,11 @@ def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> 
             "summary": data["rating"].as_dict(language) | {"histogram": {b["stars"]: b["count"] for b in data["bars"]}},
             "page": page.number,
             "pages": page.paginator.num_pages,
-            "reviews": [shape(item, body["shop"]["profile"]) for item in page],
+            "reviews": [shape(item, links["reviews"]) for item in page],
         }
     else:
         body["last_12_months"] = data["rating"].as_dict(language)
-        body["reviews"] = [_review_json(review, body["shop"]["profile"]) for review in data["page"]]
+        body["reviews"] = [_review_json(review, links["reviews"]) for review in data["page"]]
     return body
 
 

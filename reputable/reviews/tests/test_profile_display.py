@@ -185,3 +185,22 @@ def test_a_mean_of_four_and_a_quarter_shows_as_four_point_three_everywhere(revie
 
 def get_json(path: str) -> Any:
     return Client().get(path).json()
+
+
+def test_each_review_has_a_page_of_its_own_that_widgets_and_feeds_link(
+    reviewed: ShopAccess, charlie: ShopAccess
+) -> None:
+    slug = reviewed.shop.slug
+    review = reviewed.shop.reviews.get(title="Good")
+    html = page(f"/s/{slug}/reviews/{review.pk}?lang=en")
+    assert "<h1>A review of Alice Teas</h1>" in html and "<h3>Good</h3>" in html and "Stale" in html
+    data = json.loads(re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)[0])
+    assert (data["@type"], data["reviewRating"]["ratingValue"], data["itemReviewed"]["name"]) == (
+        "Review",
+        "4",
+        "Alice Teas",
+    )
+    assert Client().get(f"/s/{charlie.shop.slug}/reviews/{review.pk}").status_code == 404  # another shop's
+    widget = Client().get(f"/w/{slug}/reviews.json").json()
+    assert f"http://localhost:8000/s/{slug}/reviews/{review.pk}" in [r["url"] for r in widget["reviews"]]
+    assert f"/s/{slug}/reviews/{review.pk}?lang=" in Client().get(f"/w/{slug}/reviews").content.decode()

@@ -84,7 +84,7 @@ def test_a_review_is_written_as_googles_2_4_schema_describes_it(alice: ShopAcces
     assert (entry.findtext("title"), entry.findtext("content")) == ("Good shop", "Lovely leaves.")
     assert entry.findtext("review_language") == "nl"
     url = entry.find("review_url")
-    assert (url.text, url.get("type")) == (f"https://reviews.example/s/alice-teas/#review-{review.pk}", "group")
+    assert (url.text, url.get("type")) == (f"https://reviews.example/s/alice-teas/reviews/{review.pk}", "singleton")
     overall = entry.find("ratings/overall")
     assert (overall.text, overall.get("min"), overall.get("max")) == ("4", "1", "5")
     ids = entry.find("products/product/product_ids")
