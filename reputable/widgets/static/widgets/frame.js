@@ -2,6 +2,8 @@
 // that page's origin (given as ?origin=, else taken from the referrer), never to "*".
 const origin = document.body.dataset.parentOrigin || (document.referrer ? new URL(document.referrer).origin : "");
 if (origin && window.parent !== window) {
-  const send = () => window.parent.postMessage({ reputableHeight: document.documentElement.scrollHeight }, origin);
+  // The content's own height: scrollHeight is never less than the frame, so a frame made too tall would stay so.
+  const height = () => Math.ceil(document.documentElement.getBoundingClientRect().height);
+  const send = () => window.parent.postMessage({ reputableHeight: height() }, origin);
   new ResizeObserver(send).observe(document.documentElement);
 }
