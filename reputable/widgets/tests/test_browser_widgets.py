@@ -78,7 +78,7 @@ class ShopSite:
 SHOP_CSS = b"""body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1f2328;background:#fff}
 main{max-width:900px;margin:0 auto;padding:16px}
 iframe{display:block;border:0;width:100%;max-width:700px}
-iframe.rp-frame-stars{width:200px}iframe.rp-frame-badge{width:240px}
+iframe.rp-frame-stars{width:280px}iframe.rp-frame-badge{width:240px}
 .below{height:400px;border-top:1px solid #888}
 .grows{animation:grow .2s forwards}@keyframes grow{from{height:0}to{height:60px}}
 """
@@ -540,7 +540,7 @@ def test_each_widget_fills_exactly_the_box_the_page_reserved_for_it(
     assert [box for box in boxes if box["reserved"] != box["rendered"] or box["overflows"]] == []
     reserved = {(box["widget"], box["sku"]): box["reserved"] for box in boxes}
     assert reserved[("reputable-reviews", "TEA-1")][1] == reserved[("reputable-reviews", None)][1] == 856
-    assert reserved[("reputable-stars", "NO-SUCH-TEA")] == [200, 24]
+    assert reserved[("reputable-stars", "NO-SUCH-TEA")] == [280, 24]
     # In frames: the height the shop gave is the height of the content.
     assert iframe_heights(seen.page) == content_heights(seen) == [72, 112, 856, 856, 276]
 
