@@ -35,7 +35,7 @@ def test_the_demo_leads_a_newcomer_from_curl_to_a_published_review(tmp_path: Pat
     try:
         assert demo.stdout is not None
         printed = ""
-        while "Started worker" not in printed and demo.poll() is None:
+        while printed.count("Started worker") < (os.cpu_count() or 1) and demo.poll() is None:  # one a CPU
             printed += demo.stdout.readline()
         assert f"{base}/s/demo-tea-shop/" in printed
         assert f"{base}/demo/mailbox/" in printed
