@@ -202,7 +202,9 @@ FAILED_ATTEMPTS_LIMIT = env.int("FAILED_ATTEMPTS_LIMIT", default=20)
 FAILED_ATTEMPTS_WINDOW = env.int("FAILED_ATTEMPTS_WINDOW", default=300)
 # Shared by every process on this machine; across machines use a shared cache (redis://,
 # pymemcache://, dbcache://table after `reputable createcachetable`).
-CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+# The file cache's default of 300 entries would drop a random third of everything (cached
+# widgets, shops' generations, failed-attempt counts) whenever a busy site passed it.
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}?MAX_ENTRIES=100000")}
 
 # A review link accepts a new review for this many days after the last message it came in.
 REVIEW_LINK_DAYS = env.int("REVIEW_LINK_DAYS", default=90)

@@ -230,7 +230,7 @@ def _navigation(shop: Shop, data: dict[str, Any], options: Options, origin: str 
         target = absolute(reverse("profile", args=[shop.slug]))
         link_params = {"lang": options.language} | ({"sku": data["sku"]} if data["sku"] else {})
     else:
-        target = absolute(reverse("widget-frame", args=[shop.slug, "reviews"]))
+        target = ""  # the frame itself, wherever it is served from
         link_params = widget_params | ({"origin": origin} if origin else {})
 
     def link(**changes: object) -> dict[str, str]:
@@ -345,7 +345,6 @@ def frame(request: HttpRequest, slug: str, name: str) -> HttpResponseBase:
             context = _context(name, shop, data, options, origin=origin) | {
                 "parent_origin": origin,
                 "template": f"widgets/{name}.html",
-                "frame_script": absolute(reverse("widget-asset", args=["frame.js"])),
             }
             response = HttpResponse(render_to_string("widgets/frame.html", context))
     except BadParameter as error:

@@ -21,7 +21,8 @@
       }
       if (el.localName === "script" && el.getAttribute("type") !== "application/ld+json") {
         const src = el.getAttribute("src") || el.getAttribute("href") || "";
-        if (!origins.some((o) => src.startsWith(`${o}/`))) bad.push(`script ${src || "inline"}`);
+        const url = src && new URL(src, document.baseURI).href; // a frame's own script is relative
+        if (!origins.some((o) => url.startsWith(`${o}/`))) bad.push(`script ${src || "inline"}`);
       }
     }
     const content = i ? root.querySelectorAll("*") : root.querySelectorAll(".rp *, article *, h1 *, form *");
