@@ -110,15 +110,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def app_env(data_dir: Path) -> dict[str, str]:
+def app_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of the app under test: SQLite and the file cache under `data_dir`,
+    whatever the shell says, and `settings` on top."""
     env = dict(os.environ)
+    for name in ("DATABASE_URL", "CACHE_URL", "ALLOWED_HOSTS", "TRUST_PROXY_HEADERS"):
+        env.pop(name, None)
     env.update(
         REPUTABLE_DATA_DIR=str(data_dir),
         DJANGO_SETTINGS_MODULE="reputable.settings",
         EMAIL_URL=f"filemail://{data_dir / 'mail'}",
         LOG_LEVEL="WARNING",
+        **settings,
     )
-    env.pop("DATABASE_URL", None)  # SQLite under the data dir, whatever the shell says
     return env
 
 

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest import app_env, free_port  # the same app environment as the ingestion benchmark
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "deploy" / "nginx" / "reputable.conf"
 FIRST_PARTY = ROOT / "deploy" / "nginx" / "shop-first-party.conf"
@@ -172,26 +174,6 @@ def seed() -> None:
 
 
 # --- processes ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def app_env(data_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        REPUTABLE_DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="reputable.settings",
-        BASE_URL=BASE_URL,
-        EMAIL_URL=f"filemail://{data_dir / 'mail'}",
-        LOG_LEVEL="WARNING",
-    )
-    for name in ("DATABASE_URL", "CACHE_URL", "ALLOWED_HOSTS", "TRUST_PROXY_HEADERS"):
-        env.pop(name, None)  # SQLite and the file cache under the data dir, whatever the shell says
-    return env
 
 
 def wait_for_port(port: int, process: subprocess.Popen | None, log: Path, timeout: float = 60) -> None:
@@ -539,7 +521,7 @@ def prepare(run: Run, stack: ExitStack, top: Path) -> tuple[dict[str, str], dict
     args = run.args
     data, web = top / "data", top / "nginx"
     web.mkdir()
-    env = app_env(data)
+    env = app_env(data, BASE_URL=BASE_URL)
     step(f"writing a shop with {REVIEWS} reviews")
     seeded = subprocess.run([sys.executable, __file__, "--seed"], cwd=ROOT, env=env, capture_output=True, text=True)
     if seeded.returncode:
