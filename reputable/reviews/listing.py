@@ -2,8 +2,10 @@
 profile and the widgets so that both read their parameters the same way."""
 
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
@@ -113,6 +115,13 @@ class Listing:
     def link(self, base: dict[str, str], **changes: object) -> str:
         """A query string for a link to this listing changed: `?stars=1&lang=de`."""
         return "?" + urlencode({**base, **self.params(**changes)})
+
+    def page_of(self, shop: Shop, sku: str, *, per_page: int) -> tuple[Product | None, Page[Any]]:
+        """The product `sku` names (if the shop has it) and this listing's page: the product's
+        reviews, none for a product the shop does not have, the shop's without `sku`."""
+        product = Product.objects.filter(shop=shop, sku=sku).first() if sku else None
+        rows: Any = self.product_reviews(product) if product else [] if sku else self.shop_reviews(shop)
+        return product, Paginator(rows, per_page).get_page(self.page)
 
     def shop_reviews(self, shop: Shop) -> QuerySet[Review]:
         rows = Review.objects.published().filter(shop=shop)

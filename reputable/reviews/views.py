@@ -1,10 +1,8 @@
 """The customer's review form and the shop's public profile."""
 
 import datetime as dt
-from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -21,7 +19,7 @@ from reputable.reviews.actions import EditWindowClosed, author_name, submit_revi
 from reputable.reviews.charts import over_time_svg
 from reputable.reviews.forms import ReviewForm
 from reputable.reviews.listing import BadParameter, Listing, one
-from reputable.reviews.models import Product, Review
+from reputable.reviews.models import Review
 from reputable.reviews.ratings import Rating
 from reputable.reviews.summaries import monthly, summarise
 from reputable.shops.access import public_shop
@@ -99,10 +97,8 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
         except BadParameter as error:
             return render(request, "reviews/bad_parameter.html", {"shop": shop, "error": error}, status=400)
         today = timezone.now().date()
-        product = Product.objects.filter(shop=shop, sku=sku).first() if sku else None
+        product, page = listing.page_of(shop, sku, per_page=REVIEWS_PER_PAGE)
         summaries = summarise(shop=shop, product=product, today=today)
-        rows: Any = listing.product_reviews(product) if product else [] if sku else listing.shop_reviews(shop)
-        page = Paginator(rows, REVIEWS_PER_PAGE).get_page(listing.page)
         all_time = summaries.all_time
         months = monthly(shop=shop, product=product, today=today)
         base = {"lang": language} | ({"sku": sku} if sku else {})

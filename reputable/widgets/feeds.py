@@ -107,7 +107,9 @@ def _feed(shop: Shop) -> Iterator[bytes]:
 def _review(row: dict[str, Any], reviews_url: str, language: str) -> str | None:
     """One <review>, its elements in the schema's order; None when no text is left to send."""
     # The product's own words, else the shop review's (the feed lint reports those).
-    content = _text(row["body"]) if _text(row["body"]).strip() else _text(row["review__body"])
+    content = _text(row["body"])
+    if not content.strip():
+        content = _text(row["review__body"])
     if not content.strip():
         return None
     name = _text(row["review__author_name"])

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_safe
 
 from reputable.demo import DEMO_SLUG
 from reputable.lib import pagecache
+from reputable.lib.api import ApiError, FieldError
 from reputable.lib.http import CORS_HEADERS, public_response, with_headers
 from reputable.reviews.charts import star_paths
 from reputable.reviews.listing import BadParameter, Listing, choice, number, one, products_asked
@@ -106,14 +107,13 @@ def badge_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any
 
 def reviews_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
     listing = Listing.from_query(params)
-    sku = one(params, "sku")
-    today = timezone.now().date()
-    product = Product.objects.filter(shop=shop, sku=sku).first() if sku else None
-    summary = summarise(shop=shop, product=product, today=today).all_time if (product or not sku) else None
-    rows: Any = listing.product_reviews(product) if product else [] if sku else listing.shop_reviews(shop)
-    page = Paginator(rows, options.limit).get_page(listing.page)
+    sku = one(params, "sku") or ""
+    product, page = listing.page_of(shop, sku, per_page=options.limit)
+    summary = (
+        summarise(shop=shop, product=product, today=timezone.now().date()).all_time if (product or not sku) else None
+    )
     return {
-        "sku": sku or "",
+        "sku": sku,
         "product": product,
         "summary": summary,
         "rating": Rating.of(summary) if summary else Rating(None, 0),
@@ -277,11 +277,8 @@ def _svg_badge(rating: Rating, options: Options) -> dict[str, Any]:
 
 def _bad_parameter(error: BadParameter, *, as_json: bool) -> HttpResponse:
     if as_json:
-        body = {
-            "code": "invalid",
-            "message": f"{error.name} {error.message}",
-            "fields": [{"field": error.name, "message": error.message}],
-        }
+        fields = [FieldError(field=error.name, message=error.message)]
+        body = ApiError(400, "invalid", f"{error.name} {error.message}", fields).body()
         return _public(JsonResponse(body, status=400))
     text = f"{error.name}: {error.message}"
     return _public(HttpResponse(text, status=400, content_type="text/plain; charset=utf-8"))
@@ -296,8 +293,7 @@ def _shop_or_404_fragment(slug: str, *, as_json: bool) -> Shop | HttpResponse:
         return public_shop(slug)
     except Http404:
         if as_json:
-            body = {"code": "not_found", "message": "no shop with this address", "fields": []}
-            return _public(JsonResponse(body, status=404))
+            return _public(JsonResponse(ApiError(404, "not_found", "no shop with this address").body(), status=404))
         return _public(HttpResponse(render_to_string("widgets/not_found.html"), status=404))
 
 
@@ -335,7 +331,7 @@ def frame(request: HttpRequest, slug: str, name: str) -> HttpResponseBase:
     """`/w/<slug>/frame/<name>`: the widget as a page of its own, for an iframe; any shop may frame it."""
     if name not in WIDGETS:
         raise Http404
-    shop = get_object_or_404(Shop, slug=slug)
+    shop = public_shop(slug)
     try:
         options = Options.from_query(request.GET, shop, name)
         parent = one(request.GET, "origin") or ""
