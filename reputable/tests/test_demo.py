@@ -40,15 +40,15 @@ def test_the_demo_leads_a_newcomer_from_curl_to_a_published_review(tmp_path: Pat
         assert f"{base}/s/demo-tea-shop/" in printed
         assert f"{base}/demo/mailbox/" in printed
         assert f"{base}/demo/shop/" in printed
-        shop_page = urllib.request.urlopen(f"{base}/demo/shop/").read().decode()
-        assert '<reputable-reviews shop="demo-tea-shop"' in shop_page and "/w/embed.js" in shop_page
-        seal = f"{base}/w/demo-tea-shop/badge.json"
-        assert json.loads(urllib.request.urlopen(seal).read())["all_time"]["count"] == 10  # now cached
         curl = re.search(r"(curl -X POST .*?)\n\n", printed, re.S)
         assert curl, printed
 
         posted = subprocess.run(["bash", "-c", curl.group(1) + " -s"], capture_output=True, text=True, check=True)
         assert json.loads(posted.stdout)["outcome"] == "scheduled"
+        shop_page = urllib.request.urlopen(f"{base}/demo/shop/").read().decode()
+        assert '<reputable-reviews shop="demo-tea-shop"' in shop_page and "/w/embed.js" in shop_page
+        seal = f"{base}/w/demo-tea-shop/badge.json"
+        assert json.loads(urllib.request.urlopen(seal).read())["all_time"]["count"] == 10  # now cached
         dispatch_env = env | {"BASE_URL": base}  # as the demo's own dispatcher has it
         subprocess.run(
             [sys.executable, "-m", "reputable.cli", "dispatch"], env=dispatch_env, check=True, capture_output=True
