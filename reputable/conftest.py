@@ -305,3 +305,53 @@ def wsgi_call(
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
     return answer["status"], answer["headers"], content
+
+
+# --- people of the dashboard --------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def person(email: str) -> Any:
+    """A user who signed up with `email` and verified it, with the password PASSWORD."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user(username=email, email=email, password=PASSWORD)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def join(shop: Shop, user: Any, role: str) -> Any:
+    from reputable.shops.models import Membership
+
+    return Membership.objects.create(shop=shop, user=user, role=role)
+
+
+@dataclass
+class Team:
+    """Alice owns "Alice Teas"; bob[role] is on her team with that role; charlie owns his own shop."""
+
+    alice: Any
+    bob: dict[str, Any]
+    charlie: Any
+
+    def client(self, user: Any) -> Client:
+        """A browser session logged in as `user`."""
+        client = Client()
+        client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+        return client
+
+
+@pytest.fixture
+def team(alice: ShopAccess, charlie: ShopAccess) -> Team:
+    roles = ["owner", "manager", "responder", "viewer"]
+    owner = person("alice@alice-teas.example")
+    join(alice.shop, owner, "owner")
+    bob = {}
+    for role in roles:
+        bob[role] = person(f"bob-{role}@alice-teas.example")
+        join(alice.shop, bob[role], role)
+    outsider = person("charlie@charlie-gadgets.example")
+    join(charlie.shop, outsider, "owner")
+    return Team(alice=owner, bob=bob, charlie=outsider)

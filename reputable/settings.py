@@ -53,6 +53,11 @@ INSTALLED_APPS = [
     "reputable.dispatch",
     "reputable.reviews",
     "reputable.widgets",
+    "reputable.dashboard",
+    # Accounts: sign-up, email verification, password reset, login throttling, TOTP.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -97,6 +103,7 @@ X_FRAME_OPTIONS = "DENY"
 TRUST_PROXY_HEADERS = env.bool("TRUST_PROXY_HEADERS", default=False)
 if TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    ALLAUTH_TRUSTED_PROXY_COUNT = 1
 if BASE_URL.startswith("https://"):
     # Browsers keep to https for a year once they have seen it.
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
@@ -171,6 +178,32 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where anyone may report a review as unlawful or untrue (named on every shop's page on how
 # its reviews work).
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- Accounts (django-allauth) -------------------------------------------------------------------
+# People log in with their email address; an address is verified before its first login.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the Django admin's staff
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"  # filled from the address by allauth
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Account mail goes out through the dispatcher's outbox like every other message.
+ACCOUNT_ADAPTER = "reputable.dashboard.accounts.AccountAdapter"
+# Failed logins: allauth's own limits (per address and per account), besides ours.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Reputable")
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+# A one-time login link (`reputable createshop --owner`) is good for this long, and only until
+# the first login with it (see reputable/dashboard/accounts.py).
+PASSWORD_RESET_TIMEOUT = env.int("LOGIN_LINK_SECONDS", default=3 * 24 * 3600)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("nl", "Nederlands"), ("pl", "Polski")]

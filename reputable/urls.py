@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from reputable.api import api
+from reputable.dashboard.accounts import login_link
 from reputable.invitations.views import unsubscribe
 from reputable.lib import mailbox
 from reputable.reviews.views import how_reviews_work, profile, review_form, review_page
@@ -11,6 +12,9 @@ from reputable.widgets.views import demo_shop
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("accounts/link/<str:uid>/<str:token>", login_link, name="login-link"),
+    path("accounts/", include("allauth.urls")),
+    path("dashboard/", include("reputable.dashboard.urls")),
     path("r/<str:token>", review_form, name="review-form"),
     path("u/<str:token>", unsubscribe, name="unsubscribe"),
     path("s/<slug:slug>/", profile, name="profile"),

@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -72,6 +73,10 @@ class Review(models.Model):
     locale = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When the shop first answered in public, and first wrote to the reviewer in private:
+    # shown with the review, and read by the inbox's filters without a join.
+    replied_at = models.DateTimeField(null=True, blank=True)
+    contacted_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReviewQuerySet.as_manager()
 
@@ -92,7 +97,8 @@ class Review(models.Model):
         return self.created_at + dt.timedelta(days=self.shop.edit_window_days)
 
     def is_editable(self, now: dt.datetime) -> bool:
-        return now < self.editable_until()
+        """Within the edit window, or at any time once the shop has written to the reviewer."""
+        return self.contacted_at is not None or now < self.editable_until()
 
 
 class ProductReview(models.Model):
@@ -155,3 +161,98 @@ class RatingBucket(models.Model):
 
     def __str__(self) -> str:
         return f"bucket {self.shop_id}/{self.product_id}/{self.day}"
+
+
+class Reply(models.Model):
+    """The shop's one public answer under a review: shown wherever the review is, dated."""
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="reply")
+    body = models.TextField(max_length=5000)
+    # Who wrote it last, for the team (never shown in public: the shop answers).
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"reply to {self.review_id}"
+
+
+class ReviewMessage(models.Model):
+    """One message of the private conversation between the shop and a reviewer, kept for good.
+
+    Relayed by email without showing either side's address; the reviewer answers through
+    the link of their review (its invitation's token).
+    """
+
+    class Sender(models.TextChoices):
+        SHOP = "shop"
+        REVIEWER = "reviewer"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    # The team member who wrote a shop's message.
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Serves the thread of one review, oldest first.
+            models.Index(fields=["review", "created_at"], name="message_thread"),
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.sender} message on {self.review_id}"
+
+
+class StarBand(models.TextChoices):
+    """How notifications and reply templates group ratings."""
+
+    LOW = "1-2", "1–2 ★"
+    MIDDLE = "3", "3 ★"
+    HIGH = "4-5", "4–5 ★"
+
+    @classmethod
+    def of(cls, stars: int) -> "StarBand":
+        return cls.LOW if stars <= 2 else cls.MIDDLE if stars == 3 else cls.HIGH
+
+
+class ReplyTemplate(models.Model):
+    """A saved answer a team reuses, for one language (or any) and one star band (or any)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="reply_templates")
+    name = models.CharField(max_length=100)
+    locale = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)  # "": any language
+    band = models.CharField(max_length=3, blank=True, choices=StarBand.choices)  # "": any rating
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DailyCount(models.Model):
+    """A shop's counter for one day (UTC): orders, invitations sent, reviews per language, ...
+
+    Kept in the transaction of the write it counts, so that analytics read at most one row per
+    metric and day, never the rows they count. `metric` names are listed in
+    `reputable.reviews.counters`.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="daily_counts", db_index=False)
+    metric = models.CharField(max_length=60)
+    day = models.DateField()
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also serves the analytics' range reads: one shop, some metrics, a span of days.
+            models.UniqueConstraint(fields=["shop", "metric", "day"], name="one_count_per_metric_and_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.day}: {self.value}"

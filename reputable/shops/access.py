@@ -7,6 +7,9 @@
   type (`rule_of(shop, ...)`, `review_of(shop, ...)`, ...). An object of another shop is
   not found: a 404, never a 403 that would tell it exists.
 
+In the dashboard, a member whose role is too low for an action gets 403 (see
+`membership_for_user`); anyone else gets 404.
+
 Roles, each with everything of those below it: a viewer reads; a responder also answers
 reviews in public and writes to reviewers; a manager also changes settings, rules, templates
 and API keys and opens disputes; the owner also manages the members and may delete the shop.
@@ -15,18 +18,19 @@ and API keys and opens disputes; the owner also manages the members and may dele
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja.security import HttpBearer
 
 from reputable.events.models import EventType, Transaction
-from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate
+from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate, Suppression
 from reputable.lib import ratelimit, sql
 from reputable.lib.api import ApiError, too_many_attempts
 from reputable.lib.tokens import TOKEN, hash_secret
-from reputable.reviews.models import Review
-from reputable.shops.models import ApiKey, Membership, Shop
+from reputable.reviews.models import ReplyTemplate, Review, ReviewMessage
+from reputable.shops.models import ApiKey, Membership, Shop, TeamInvitation
 
 Role = Membership.Role
 # Each role and the roles at least as strong.
@@ -43,23 +47,34 @@ READING = {"GET", "HEAD", "OPTIONS"}
 # --- shops ------------------------------------------------------------------------------------
 
 
-def shop_for_user(user: User | AnonymousUser, slug: str, *, role: str) -> Shop:
-    """The shop `slug`, if `user` is an active member of it with `role` or a stronger one; else 404."""
+def membership_for_user(user: User | AnonymousUser, slug: str, *, role: str) -> Membership:
+    """`user`'s membership of the shop `slug`, if it has `role` or a stronger one.
+
+    Not an active member: 404, as if the shop did not exist. A member whose role is too low:
+    403 (the shop is theirs to know about, this action is not).
+    """
     if not user.is_authenticated:
         raise Http404
     membership = (
-        Membership.objects.filter(
-            user=user,
-            user__is_active=True,
-            shop__slug=slug,
-            role__in=_AT_LEAST[Role(role)],
-        )
-        .select_related("shop")
+        Membership.objects.filter(user=user, user__is_active=True, shop__slug=slug)
+        .select_related("shop", "user")
         .first()
     )
     if membership is None:
         raise Http404
-    return membership.shop
+    if membership.role not in _AT_LEAST[Role(role)]:
+        raise PermissionDenied(f"this needs the role {role} or a stronger one")
+    return membership
+
+
+def shop_for_user(user: User | AnonymousUser, slug: str, *, role: str) -> Shop:
+    """The shop `slug`, if `user` is an active member of it with `role` or a stronger one (else 404 or 403)."""
+    return membership_for_user(user, slug, role=role).shop
+
+
+def may(membership: Membership, role: str) -> bool:
+    """Whether the member's role is `role` or a stronger one (to show or hide what they may do)."""
+    return membership.role in _AT_LEAST[Role(role)]
 
 
 def shops_for_user(user: User | AnonymousUser) -> list[tuple[Shop, str]]:
@@ -170,3 +185,20 @@ def invitation_of(shop: Shop, invitation_id: int) -> Invitation:
 
 def review_of(shop: Shop, review_id: int) -> Review:
     return get_object_or_404(Review.objects.select_related("transaction"), shop=shop, pk=review_id)
+
+
+def reply_template_of(shop: Shop, template_id: int) -> ReplyTemplate:
+    return get_object_or_404(ReplyTemplate, shop=shop, pk=template_id)
+
+
+def message_of(shop: Shop, message_id: int) -> ReviewMessage:
+    return get_object_or_404(ReviewMessage.objects.select_related("review"), review__shop=shop, pk=message_id)
+
+
+def suppression_of(shop: Shop, suppression_id: int) -> Suppression:
+    """One of the shop's own suppressions (the installation's global ones are not the shop's to lift)."""
+    return get_object_or_404(Suppression, shop=shop, pk=suppression_id)
+
+
+def team_invitation_of(shop: Shop, invitation_id: int) -> TeamInvitation:
+    return get_object_or_404(TeamInvitation, shop=shop, pk=invitation_id, accepted_at=None)

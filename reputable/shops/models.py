@@ -4,12 +4,12 @@ from collections.abc import Sequence
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.timezone import now
 
 from reputable.lib.text import validate_line
-from reputable.lib.tokens import hash_secret, new_api_key
+from reputable.lib.tokens import hash_secret, new_api_key, new_token
 
 
 def validate_country(value: str) -> None:
@@ -35,6 +35,14 @@ class Shop(models.Model):
     # The shop's own site (https://shop.example): its product links belong there, and
     # Google's feed rules check them against it.
     website = models.URLField(max_length=200, blank=True)
+    # The logo as a PNG of at most 512 × 512 pixels, re-encoded from the upload (so nothing
+    # but pixels is kept), served at /s/<slug>/logo.png; in the database, so that every
+    # machine of an installation has it without shared files.
+    logo_png = models.BinaryField(null=True, blank=True, editable=False)
+    # The accent of the shop's widgets and profile (#rrggbb).
+    brand_colour = models.CharField(
+        max_length=7, blank=True, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "a colour as #rrggbb")]
+    )
     # The same address is not invited again by this shop within this many days.
     frequency_cap_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(3650)])
     # How long the review link keeps editing the review after it was written.
@@ -64,6 +72,15 @@ class Membership(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    # Notifications (see reputable.dashboard.notifications): an email on each new review whose
+    # stars fall in one of these bands ("1-2 3 4-5", space-separated; "" for none) and whose
+    # language is one of these ("" for any); the weekly digest.
+    notify_bands = models.CharField(max_length=20, blank=True, default="1-2 3 4-5")
+    notify_languages = models.CharField(max_length=40, blank=True)
+    weekly_digest = models.BooleanField(default=True)
+    # The secret in the unsubscribe links of this member's notifications.
+    notification_token = models.CharField(max_length=64, unique=True, default=new_token)
+    created_at = models.DateTimeField(default=now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "user"], name="one_membership_per_user")]
@@ -85,6 +102,8 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16)
     hashed_key = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=now)
+    # Updated at most once an hour (see reputable.shops.access.grant_for_key).
+    last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -106,3 +125,22 @@ class ApiKey(models.Model):
         if self.revoked_at is None:
             self.revoked_at = now()
             self.save(update_fields=["revoked_at"])
+
+
+class TeamInvitation(models.Model):
+    """An invitation to join a shop's team, sent by email; accepted by signing in with that address."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="team_invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.VIEWER)
+    # The link's secret, as SHA-256 (the raw token is only in the email).
+    hashed_token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "email"], name="one_team_invitation_per_address")]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.shop_id} ({self.role})"

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.test import Client
 
@@ -40,7 +41,7 @@ def test_the_owner_reaches_her_shop_at_every_role(alice: ShopAccess, team: dict[
 
 
 @pytest.mark.parametrize("bobs_role", [Role.VIEWER, Role.RESPONDER, Role.MANAGER])
-def test_a_team_member_reaches_the_shop_up_to_his_role_and_no_further(
+def test_a_team_member_reaches_the_shop_up_to_his_role_and_gets_403_beyond_it(
     alice: ShopAccess, team: dict[str, User], bobs_role: str
 ) -> None:
     bob = team[f"bob-{bobs_role}"]
@@ -48,7 +49,7 @@ def test_a_team_member_reaches_the_shop_up_to_his_role_and_no_further(
         if ROLES.index(role) <= ROLES.index(Role(bobs_role)):
             assert access.shop_for_user(bob, "alice-teas", role=role) == alice.shop
         else:
-            with pytest.raises(Http404):
+            with pytest.raises(PermissionDenied):
                 access.shop_for_user(bob, "alice-teas", role=role)
 
 

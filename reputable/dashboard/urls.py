@@ -1,0 +1,38 @@
+"""The dashboard's URLs: `/dashboard/` lists your shops, `/dashboard/<slug>/...` is one shop's.
+
+Every view under `<slug>/` is a `@shop_page` (reputable.dashboard.base); the permission tests
+walk this URLconf and fail for a view that is not.
+"""
+
+from django.urls import include, path
+
+from reputable.dashboard.views import (
+    analytics,
+    home,
+    inbox,
+    notifications,
+    pipeline,
+    rules,
+    settings,
+    team,
+    wording,
+)
+
+shop_urls = [
+    *home.shop_urls,
+    *inbox.urls,
+    *pipeline.urls,
+    *rules.urls,
+    *wording.urls,
+    *analytics.urls,
+    *settings.urls,
+    *team.urls,
+    *notifications.shop_urls,
+]
+
+urlpatterns = [
+    *home.urls,
+    *team.public_urls,
+    *notifications.public_urls,
+    path("<slug:slug>/", include(shop_urls)),
+]

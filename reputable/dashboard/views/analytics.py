@@ -1,0 +1,3 @@
+"""The analytics section of a shop's dashboard."""
+
+urls: list = []

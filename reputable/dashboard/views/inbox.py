@@ -1,0 +1,3 @@
+"""The inbox section of a shop's dashboard."""
+
+urls: list = []

@@ -1,0 +1,4 @@
+"""Notifications."""
+
+shop_urls: list = []
+public_urls: list = []

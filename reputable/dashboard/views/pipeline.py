@@ -1,0 +1,3 @@
+"""The pipeline section of a shop's dashboard."""
+
+urls: list = []

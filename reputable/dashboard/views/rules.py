@@ -1,0 +1,3 @@
+"""The rules section of a shop's dashboard."""
+
+urls: list = []

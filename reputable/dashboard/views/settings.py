@@ -1,0 +1,3 @@
+"""The settings section of a shop's dashboard."""
+
+urls: list = []

@@ -1,0 +1,4 @@
+"""The team section."""
+
+urls: list = []
+public_urls: list = []

@@ -1,0 +1,3 @@
+"""The wording section of a shop's dashboard."""
+
+urls: list = []
