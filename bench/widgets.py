@@ -498,6 +498,7 @@ def urls(slug: str) -> dict[str, str]:
     return {
         "embed.js": "/w/embed.js",
         "widgets.css": "/w/widgets.css",
+        "brand.css": f"/w/{slug}/brand.css",
         "stars, 1 SKU": f"/w/{slug}/stars?sku={SKUS[0]}",
         "stars, 24 SKUs": f"/w/{slug}/stars?{many}",
         "badge": f"/w/{slug}/badge",
@@ -512,7 +513,7 @@ def urls(slug: str) -> dict[str, str]:
 BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
 # The widgets measured under load, and what a product page with stars and reviews loads.
 LOADED = ("stars, 1 SKU", "badge")
-PRODUCT_PAGE = ("embed.js", "widgets.css", "stars, 1 SKU", "reviews, product")
+PRODUCT_PAGE = ("embed.js", "widgets.css", "brand.css", "stars, 1 SKU", "reviews, product")
 
 
 def prepare(run: Run, stack: ExitStack, top: Path) -> tuple[dict[str, str], dict[str, Answer]]:

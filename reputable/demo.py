@@ -6,15 +6,22 @@ import random
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
+from reputable.dashboard.accounts import user_for_email
+from reputable.dashboard.notifications import NEW_REVIEW
+from reputable.dispatch.models import OutboxItem
 from reputable.events.actions import Recorded, record_events
 from reputable.events.schemas import EventIn
 from reputable.invitations.models import Invitation, InvitationRule
 from reputable.reviews.actions import ReviewInput, submit_review
 from reputable.reviews.models import Product
 from reputable.shops.actions import create_shop
-from reputable.shops.models import ApiKey, Shop
+from reputable.shops.models import ApiKey, Membership, Shop
 
 DEMO_SLUG = "demo-tea-shop"
+# The demo shop's owner, who logs in to the dashboard with this password: the demo runs on the
+# newcomer's own machine, and a password they can read in the README beats a secure one.
+DEMO_OWNER = "demo@example.com"
+DEMO_PASSWORD = "demo"
 PRODUCTS = [
     {"sku": "TEA-SENCHA", "name": "Sencha green tea", "brand": "Demo Tea Shop"},
     {"sku": "TEA-ASSAM", "name": "Assam breakfast tea", "brand": "Demo Tea Shop"},
@@ -36,7 +43,8 @@ SAMPLES = [
 
 
 def prepare_demo() -> tuple[Shop, str]:
-    """The demo shop (created with sample reviews on first use) and a fresh API key for it."""
+    """The demo shop (created with sample reviews on first use, owned by DEMO_OWNER) and a fresh
+    API key for it."""
     with db_transaction.atomic():
         shop = Shop.objects.filter(slug=DEMO_SLUG).first()
         if shop is None:
@@ -49,8 +57,20 @@ def prepare_demo() -> tuple[Shop, str]:
                 delay_amount=0, delay_unit="minutes", reminder_interval_amount=1, reminder_interval_unit="days"
             )
             _add_sample_reviews(shop)
+            # The samples are history, not news: their owner gets no emails about them.
+            OutboxItem.objects.filter(shop=shop, kind=NEW_REVIEW).delete()
+        _add_owner(shop)
         _api_key, raw = ApiKey.issue(shop=shop, name=f"demo {timezone.now():%Y-%m-%d %H:%M}")
     return shop, raw
+
+
+def _add_owner(shop: Shop) -> None:
+    """DEMO_OWNER owns the shop and logs in with DEMO_PASSWORD, even if it was changed since."""
+    owner, _created = user_for_email(DEMO_OWNER)
+    if not owner.check_password(DEMO_PASSWORD):
+        owner.set_password(DEMO_PASSWORD)
+        owner.save(update_fields=["password"])
+    Membership.objects.get_or_create(shop=shop, user=owner, defaults={"role": Membership.Role.OWNER})
 
 
 def _add_sample_reviews(shop: Shop) -> None:

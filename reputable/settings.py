@@ -249,3 +249,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Whether any signed-up user may open a shop at /dashboard/new (else only staff; the operator
+# creates shops with `reputable createshop --owner`).
+ALLOW_SHOP_CREATION = env.bool("ALLOW_SHOP_CREATION", default=True)
+# Whether anyone may sign up at /accounts/signup/ (team invitations still work when off).
+ALLOW_SIGNUP = env.bool("ALLOW_SIGNUP", default=True)

@@ -1,24 +1,32 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from reputable.api import api
 from reputable.dashboard.accounts import login_link
 from reputable.invitations.views import unsubscribe
 from reputable.lib import mailbox
+from reputable.reviews.conversation import conversation
 from reputable.reviews.views import how_reviews_work, profile, review_form, review_page
+from reputable.shops.views import logo
 from reputable.widgets.feeds import google_product_reviews
 from reputable.widgets.views import demo_shop
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    # Pages without our frame (the API docs, the admin) have no icon link: browsers ask here.
+    path("favicon.ico", RedirectView.as_view(url=static("reputable/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("accounts/link/<str:uid>/<str:token>", login_link, name="login-link"),
     path("accounts/", include("allauth.urls")),
     path("dashboard/", include("reputable.dashboard.urls")),
     path("r/<str:token>", review_form, name="review-form"),
+    path("r/<str:token>/messages", conversation, name="review-messages"),
     path("u/<str:token>", unsubscribe, name="unsubscribe"),
     path("s/<slug:slug>/", profile, name="profile"),
     path("s/<slug:slug>/how-reviews-work", how_reviews_work, name="how-reviews-work"),
+    path("s/<slug:slug>/logo.png", logo, name="shop-logo"),
     path("s/<slug:slug>/reviews/<int:review_id>", review_page, name="review-page"),
     path("w/", include("reputable.widgets.urls")),
     path("feeds/<slug:slug>/google-product-reviews.xml", google_product_reviews, name="google-product-reviews"),

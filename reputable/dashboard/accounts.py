@@ -28,9 +28,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from reputable.dispatch.outbox import send_email
+from reputable.lib import ratelimit
+from reputable.lib.http import too_many_attempts_page
+from reputable.shops.models import TeamInvitation
+
+# The team invitation a visitor opened before logging in or signing up (see
+# reputable.dashboard.views.team.join): sign-up stays open to them where it is closed to others.
+INVITATION_SESSION_KEY = "team_invitation"
+
+
+def invited_to_a_team(request: HttpRequest) -> bool:
+    """Whether this visitor opened the link of a team invitation that is still open."""
+    pk = request.session.get(INVITATION_SESSION_KEY)
+    invitation = TeamInvitation.objects.filter(pk=pk).first() if pk else None
+    return invitation is not None and invitation.is_open()
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return bool(settings.ALLOW_SIGNUP) or invited_to_a_team(request)
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Rendered now, in the visitor's language; sent by the dispatcher (never in a request)."""
         message = self.render_mail(template_prefix, email, context)
@@ -88,10 +105,14 @@ def _user_of_link(uid: str, token: str) -> User | None:
 def login_link(request: HttpRequest, uid: str, token: str) -> HttpResponse:
     user = _user_of_link(uid, token)
     if user is None:
+        if retry_after := ratelimit.failed("link-token", request):
+            return too_many_attempts_page(request, retry_after)
         return render(request, "dashboard/login_link.html", {"spent": True}, status=404)
     if request.method == "GET":
         return render(request, "dashboard/login_link.html", {"email": user.email})
-    response = perform_login(request, user, redirect_url=reverse("dashboard"))
-    if not user.has_usable_password():
-        messages.info(request, _("Welcome. Choose a password now, so that you can log in again later."))
+    if user.has_usable_password():
+        return perform_login(request, user, redirect_url=reverse("dashboard"))
+    # An account that `createshop --owner` made has no password yet: the link leads to choosing one.
+    response = perform_login(request, user, redirect_url=reverse("account_set_password"))
+    messages.info(request, _("Welcome. Choose a password now, so that you can log in again later."))
     return response

@@ -6,3 +6,7 @@ class DashboardConfig(AppConfig):
 
     name = "reputable.dashboard"
     label = "dashboard"
+
+    def ready(self) -> None:
+        # The notifications' kinds of due work register themselves (see reputable.dispatch.work).
+        import reputable.dashboard.notifications  # noqa: F401

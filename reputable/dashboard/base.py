@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reputable.shops.access import may, membership_for_user, shops_for_user
@@ -37,6 +38,7 @@ SECTIONS = [
     ("dashboard-analytics", _("Analytics"), Role.VIEWER),
     ("dashboard-settings", _("Settings"), Role.VIEWER),
     ("dashboard-team", _("Team"), Role.VIEWER),
+    ("dashboard-notifications", _("Notifications"), Role.VIEWER),
 ]
 
 
@@ -61,7 +63,8 @@ def shop_page(*, role: str, write_role: str | None = None) -> Callable[[View], V
             membership = membership_for_user(request.user, slug, role=needed)
             request.shop = membership.shop  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            return view(request, **kwargs)
+            with timezone.override(membership.shop.timezone):  # times as the shop reads them
+                return view(request, **kwargs)
 
         wrapper.dashboard_role = role  # type: ignore[attr-defined]
         wrapper.dashboard_write_role = writing  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ from reputable.dashboard.views import (
     analytics,
     home,
     inbox,
+    messages,
+    newshop,
     notifications,
     pipeline,
     rules,
@@ -21,6 +23,7 @@ from reputable.dashboard.views import (
 shop_urls = [
     *home.shop_urls,
     *inbox.urls,
+    *messages.urls,
     *pipeline.urls,
     *rules.urls,
     *wording.urls,
@@ -32,6 +35,7 @@ shop_urls = [
 
 urlpatterns = [
     *home.urls,
+    *newshop.urls,
     *team.public_urls,
     *notifications.public_urls,
     path("<slug:slug>/", include(shop_urls)),

@@ -74,8 +74,10 @@ def send_email(
     shop: Shop | None = None,
     sender_name: str = "",
     reply_to: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> OutboxItem:
-    """An email for the dispatcher to send: `templates/emails/<template>-*` with `context` (JSON)."""
+    """An email for the dispatcher to send: `templates/emails/<template>-*` with `context` (JSON),
+    and `headers` of its own (List-Unsubscribe, say)."""
     payload = {
         "template": template,
         "to": emails.normalise_address(to),
@@ -83,6 +85,7 @@ def send_email(
         "language": language,
         "sender_name": sender_name,
         "reply_to": reply_to,
+        "headers": dict(headers or {}),
     }
     return enqueue(Emails.name, payload, shop=shop)
 
@@ -103,7 +106,8 @@ class Emails(OutboxKind):
                 language=p["language"],
                 sender_name=p["sender_name"],
                 reply_to=p["reply_to"],
-                headers={"Message-ID": emails.message_id("outbox", item.pk)},
+                # Rows written before emails had headers of their own have none.
+                headers={**p.get("headers", {}), "Message-ID": emails.message_id("outbox", item.pk)},
                 connection=self.mail.connection(),
             )
         except emails.AddressError as error:

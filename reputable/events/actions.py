@@ -6,6 +6,8 @@ ingestion and stores what they take.
 """
 
 import datetime as dt
+import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,8 +23,11 @@ from reputable.invitations.actions import InvitationPlanner, PlannedInvitation
 from reputable.invitations.models import Invitation, InvitationRule
 from reputable.lib import sql
 from reputable.lib.dates import EARLIEST, load_holidays, time_zone
+from reputable.reviews import counters
 from reputable.reviews.models import Product
 from reputable.shops.models import Shop
+
+Outcome = Event.Outcome
 
 # A transaction dated later than this is a clock or data error, not an order.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -214,6 +219,7 @@ def _record_new(
         for event_type, tx, _event in fresh
     ]
     planner.save()
+    counters.add(shop=shop, day=now.date(), metrics=_counts(fresh, decided, transactions))
     shop_id = shop.pk
     ids = INSERT_EVENT.run(
         db,
@@ -223,6 +229,23 @@ def _record_new(
         known[(type_id, tx_id)] = (event_id, outcome, invitation)
     _link_products(db, shop, [event for _type, _tx, event in fresh], {t.reference: t for t in transactions})
     return ids
+
+
+def _counts(
+    fresh: list[tuple[ActiveType, IncomingTransaction, EventIn]],
+    decided: list[tuple[int, int, str, PlannedInvitation | None]],
+    transactions: list[IncomingTransaction],
+) -> Counter[str]:
+    """What a batch adds to the shop's daily counters (see reputable.reviews.counters)."""
+    counts = Counter({"orders": sum(t.new for t in transactions)})
+    for (event_type, _tx, _event), (_type_id, _tx_id, outcome, invitation) in zip(fresh, decided, strict=True):
+        if outcome == Outcome.SCHEDULED:
+            counts["invitations.scheduled"] += 1
+        elif outcome == Outcome.CANCELLED:
+            counts["invitations.cancelled"] += 1
+        elif outcome in counters.SKIP_REASONS and invitation is None and not event_type.is_stop:
+            counts[f"invitations.skipped.{outcome}"] += 1
+    return counts
 
 
 def _serialise_ingestion(db: sql.Statements, shop: Shop) -> None:
@@ -326,3 +349,29 @@ def _link_products(
         returning="",
         suffix="ON CONFLICT DO NOTHING",
     )
+
+
+def invite_customer(
+    *, shop: Shop, email: str, first_name: str, last_name: str, locale: str, reference: str, send_now: bool
+) -> Recorded | Rejected:
+    """A manual invitation for one customer, from the dashboard: a checkout event of an order
+    placed now, recorded by `record_events` like any other, so that its rules hold (one
+    invitation per transaction, suppressions, the frequency cap, the checkout rule's delay and
+    reminders). An empty `reference` gets one made up. With `send_now`, the invitation it
+    scheduled is due at once instead of by the rule (its reminders still follow the rule).
+    """
+    now = timezone.now()
+    event = EventIn.model_validate(
+        {
+            "type": "checkout",
+            "transaction": {"reference": reference or f"manual-{now:%Y%m%d}-{secrets.token_hex(3)}", "date": now},
+            "customer": {"email": email, "first_name": first_name, "last_name": last_name, "locale": locale},
+        }
+    )
+    [answer] = record_events(shop=shop, events=[event])
+    if send_now and isinstance(answer, Recorded) and answer.created and answer.outcome == Outcome.SCHEDULED:
+        # A second transaction: record_events holds the write lock in its own (see one_writer).
+        Invitation.objects.filter(shop=shop, transaction__reference=answer.reference).send_now(now)
+        if answer.invitation is not None:
+            answer.invitation.send_at = now
+    return answer

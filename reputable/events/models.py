@@ -1,6 +1,8 @@
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reputable.shops.models import Shop
 
@@ -51,6 +53,15 @@ class Transaction(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "reference"], name="transaction_reference_per_shop")]
+        indexes = [
+            # Serve the dashboard's pipeline (reputable.dashboard.pipeline), which pages every
+            # list by transaction id, newest first: the shop's transactions ...
+            models.Index(fields=["shop", "id"], name="transaction_newest_first"),
+            # ... a search by the customer's address ...
+            models.Index(fields=["shop", "email"], name="transaction_by_address"),
+            # ... and the first and last transaction recorded in a date range.
+            models.Index(fields=["shop", "created_at", "id"], name="transaction_by_time"),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -74,18 +85,19 @@ class Event(models.Model):
     class Outcome(models.TextChoices):
         """What the event did to the transaction's invitation: the merchant's "why"."""
 
-        SCHEDULED = "scheduled", "An invitation was scheduled"
-        ALREADY_INVITED = "already_invited", "The transaction already has an invitation"
-        NO_ACTIVE_RULE = "no_active_rule", "The event type has no active invitation rule"
-        TOO_OLD = "too_old", "The transaction is older than the rule allows"
-        SUPPRESSED = "suppressed", "The address objected or bounced"
-        FREQUENCY_CAP = "frequency_cap", "The address was invited recently"
-        STOPPED = "stopped", "The transaction was returned or cancelled"
-        CANCELLED = "cancelled", "The pending invitation was cancelled"
+        SCHEDULED = "scheduled", _("An invitation was scheduled")
+        ALREADY_INVITED = "already_invited", _("The transaction already has an invitation")
+        NO_ACTIVE_RULE = "no_active_rule", _("The event type has no active invitation rule")
+        TOO_OLD = "too_old", _("The transaction is older than the rule allows")
+        SUPPRESSED = "suppressed", _("The address objected or bounced")
+        FREQUENCY_CAP = "frequency_cap", _("The address was invited recently")
+        STOPPED = "stopped", _("The transaction was returned or cancelled")
+        CANCELLED = "cancelled", _("The pending invitation was cancelled")
 
     # Unindexed where a composite index already leads with the column: each index is one
     # more B-tree page written by every ingested event.
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # Indexed by event_by_type, which leads with it.
     event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="events", db_index=False)
     # Indexed by one_event_per_type, which leads with it.
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events", db_index=False)
@@ -103,6 +115,16 @@ class Event(models.Model):
     class Meta:
         # The idempotency key: the same type for the same transaction is the same event.
         constraints = [models.UniqueConstraint(fields=["transaction", "event_type"], name="one_event_per_type")]
+        indexes = [
+            # Serves the pipeline's event type filter: the type's transactions, newest first.
+            models.Index(fields=["event_type", "transaction"], name="event_by_type"),
+            # Serves the pipeline's "not invited" filter: the events that found no invitation to
+            # attach to; their transactions are the ones not invited, but for those a later
+            # event invited.
+            models.Index(
+                fields=["shop", "transaction"], condition=Q(invitation__isnull=True), name="event_not_invited"
+            ),
+        ]
         ordering = ["id"]
 
     def __str__(self) -> str:

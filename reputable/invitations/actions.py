@@ -1,14 +1,23 @@
-"""Writes about invitations: who is invited when, stop events, objections."""
+"""Writes about invitations: who is invited when, stop events, objections, the rules and the
+shop's own wording (for the API and the dashboard alike)."""
 
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db import transaction as db_transaction
+from django.utils import timezone
 
+from reputable.dispatch.outbox import send_email
 from reputable.events.models import Event, EventType
-from reputable.invitations.models import Invitation, InvitationRule, Suppression
+from reputable.invitations.describe import sample_message
+from reputable.invitations.models import Invitation, InvitationRule, MessageKind, MessageTemplate, Suppression
 from reputable.lib import sql
+from reputable.lib.emails import PlaceholderError, check_placeholders, normalise_address
 from reputable.lib.tokens import new_tokens
+from reputable.reviews import counters
 from reputable.shops.models import Shop
 
 Outcome = Event.Outcome
@@ -126,12 +135,161 @@ class InvitationPlanner:
 
 
 def suppress_address(*, email: str, reason: str, shop: Shop | None) -> Suppression:
-    """Nothing more goes to `email` from `shop` (from any shop when `shop` is None), at once."""
-    email = email.strip().lower()
+    """Nothing more goes to `email` from `shop` (from any shop when `shop` is None), at once.
+
+    Raises AddressError for an address no message could carry (nothing to suppress).
+    """
+    email = normalise_address(email)
     with db_transaction.atomic():
-        suppression, _created = Suppression.objects.get_or_create(shop=shop, email=email, defaults={"reason": reason})
+        suppression, created = Suppression.objects.get_or_create(shop=shop, email=email, defaults={"reason": reason})
         pending = Invitation.objects.filter(email=email)
         if shop is not None:
             pending = pending.filter(shop=shop)
         pending.suppress()
+        if created and reason in counters.SUPPRESSION_METRICS:
+            _count_suppression(email=email, reason=reason, shop=shop)
     return suppression
+
+
+def _count_suppression(*, email: str, reason: str, shop: Shop | None) -> None:
+    """Count a new bounce, unsubscription or complaint; one for every shop counts in each shop
+    that invited the address (the shops whose invitations it ends)."""
+    if shop is not None:
+        shop_ids = [shop.pk]
+    else:
+        shop_ids = list(Invitation.objects.filter(email=email).values_list("shop_id", flat=True).distinct())
+    day = timezone.now().date()
+    for shop_id in shop_ids:
+        counters.add(shop=shop_id, day=day, metrics={reason: 1})
+
+
+# --- rules and wording ------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A rule or wording the domain does not take: a message per field (English, as the API
+    answers it; the dashboard shows each next to its field)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in fields.items()))
+        self.fields = fields
+
+
+class ActiveRuleExists(Refused):
+    """The rule would be a second active rule of its event type; `active` is the one that is."""
+
+    def __init__(self, active: InvitationRule | None) -> None:
+        super().__init__({"is_active": "another rule of this event type is active"})
+        self.active = active
+
+
+def check_rule(*, rule: InvitationRule) -> None:
+    """Refused unless `rule` may be stored: the model's limits, the same for a new rule and a
+    changed one; a stop event type takes no rule (it never starts an invitation)."""
+    if rule.event_type.is_stop:
+        raise Refused({"event_type": "a stop event type cancels invitations and takes no rule"})
+    try:
+        rule.full_clean(exclude=["event_type"], validate_constraints=False)
+    except ValidationError as error:
+        raise Refused({field: " ".join(messages) for field, messages in error.message_dict.items()}) from None
+
+
+def save_rule(*, rule: InvitationRule, replace_active: bool = False) -> InvitationRule:
+    """Store a new or changed rule, checked by `check_rule`.
+
+    At most one rule of an event type is active: making a rule active while another is raises
+    ActiveRuleExists, unless `replace_active`, which deactivates the other in the same
+    transaction (so that the type never has two active rules, nor none in between).
+    """
+    check_rule(rule=rule)
+    with db_transaction.atomic():
+        others = InvitationRule.objects.filter(event_type_id=rule.event_type_id, is_active=True).exclude(pk=rule.pk)
+        if rule.is_active and replace_active:
+            others.update(is_active=False)
+        elif rule.is_active and (active := others.first()) is not None:
+            raise ActiveRuleExists(active)
+        try:
+            with db_transaction.atomic():
+                rule.save()
+        except IntegrityError:  # another request made a rule of the type active meanwhile
+            raise ActiveRuleExists(others.first()) from None
+    return rule
+
+
+def check_wording(*, kind: str, locale: str, subject: str, body: str) -> None:
+    """Refused unless the wording may be stored: a known kind and language, and text with the
+    known placeholders only (see reputable.lib.emails)."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    if locale not in codes:
+        raise Refused({"locale": f"must be one of {', '.join(codes)}"})
+    if kind not in MessageKind.values:
+        raise Refused({"kind": f"must be one of {', '.join(MessageKind.values)}"})
+    errors = {}
+    for field, text in (("subject", subject), ("body", body)):
+        try:
+            check_placeholders(text)
+        except PlaceholderError as error:
+            errors[field] = str(error)
+    if errors:
+        raise Refused(errors)
+
+
+def set_template(*, shop: Shop, kind: str, locale: str, subject: str, body: str) -> MessageTemplate:
+    """The shop's own subject and body of `kind` messages in `locale`: text with the known
+    placeholders only (see `check_wording`), else Refused."""
+    check_wording(kind=kind, locale=locale, subject=subject, body=body)
+    template, _created = MessageTemplate.objects.update_or_create(
+        shop=shop, kind=kind, locale=locale, defaults={"subject": subject, "body": body, "updated_at": timezone.now()}
+    )
+    return template
+
+
+def reset_template(*, template: MessageTemplate) -> None:
+    """Back to the default wording: the shop's own is removed."""
+    template.delete()
+
+
+def send_test_message(*, shop: Shop, kind: str, locale: str, subject: str, body: str, to: str) -> None:
+    """Send `to` (a member of the shop) the message a customer would get with this wording and
+    sample values, as the dispatcher renders it; through the outbox, rendered now."""
+    check_wording(kind=kind, locale=locale, subject=subject, body=body)
+    message = sample_message(shop=shop, kind=kind, locale=locale, subject=subject, body=body, to=to)
+    with db_transaction.atomic():
+        send_email(
+            "preview",
+            to=to,
+            context={"subject": message.subject, "text": message.text, "html": message.html},
+            language=locale,
+            shop=shop,
+            sender_name=shop.display_sender,
+            reply_to=shop.reply_to,
+        )
+
+
+# --- the pipeline: one invitation, suppressions -----------------------------------------------
+
+
+def cancel_invitation(*, invitation: Invitation) -> bool:
+    """The shop stops a pending invitation: nothing more is sent. False if it was not pending."""
+    return Invitation.objects.filter(pk=invitation.pk).cancel() == 1
+
+
+def send_invitation_now(*, invitation: Invitation) -> bool:
+    """The next message of a pending invitation goes out at the dispatcher's next pass, not at
+    its time by the rule. False if it was not pending."""
+    return Invitation.objects.filter(pk=invitation.pk).send_now(timezone.now()) == 1
+
+
+def resend_invitation(*, invitation: Invitation) -> bool:
+    """A failed invitation is tried again at the dispatcher's next pass. False if it had not
+    failed, or its order was returned or cancelled since."""
+    return Invitation.objects.filter(pk=invitation.pk).resend(timezone.now()) == 1
+
+
+def lift_suppression(*, suppression: Suppression) -> None:
+    """The shop invites the address again: its next orders are invited as any other. What the
+    suppression stopped stays stopped. A suppression for every shop (a bounce, a complaint) is
+    not a shop's to lift."""
+    if suppression.shop_id is None:
+        raise Refused({"suppression": "a suppression for every shop is lifted by the operator only"})
+    suppression.delete()

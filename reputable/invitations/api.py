@@ -3,31 +3,25 @@
 import datetime as dt
 from typing import Any, Literal
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError
-from django.db import transaction as db_transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
-from reputable.invitations.actions import suppress_address
+from reputable.invitations.actions import (
+    ActiveRuleExists,
+    Refused,
+    reset_template,
+    save_rule,
+    set_template,
+    suppress_address,
+)
 from reputable.invitations.models import InvitationRule, MessageKind, MessageTemplate, Suppression
-from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid, model_invalid
-from reputable.lib.emails import PlaceholderError, check_placeholders
+from reputable.lib.api import ApiError, Email, ErrorOut, FieldError, invalid, invalid_fields
 from reputable.lib.text import Line, Paragraphs
 from reputable.shops.access import event_type_of, rule_of, shop_of, template_of
 
 router = Router(tags=["invitations"])
 
 Unit = Literal["minutes", "hours", "days", "business_days"]
-
-
-def checked_locale(locale: str) -> str:
-    codes = [code for code, _name in settings.LANGUAGES]
-    if locale not in codes:
-        raise invalid("locale", f"must be one of {', '.join(codes)}")
-    return locale
 
 
 class RuleOut(Schema):
@@ -66,24 +60,26 @@ class RuleIn(RulePatch):
     max_transaction_age_days: int | None = Field(default=90, ge=1, le=3650)
 
 
-def save_rule(rule: InvitationRule) -> InvitationRule:
-    """Check the rule as the model does (the same for a new rule and a changed one) and save it."""
+def refused(error: Refused) -> ApiError:
+    """The action's refusal as a 422 naming the fields (the API names an event type by its key)."""
+    names = {"event_type": "key"}
+    return invalid_fields([FieldError(field=names.get(f, f), message=m) for f, m in error.fields.items()])
+
+
+def saved(rule: InvitationRule) -> InvitationRule:
+    """The rule stored by `save_rule`; a second active rule of its event type is a 409."""
     try:
-        rule.full_clean(exclude=["event_type"], validate_constraints=False)
-    except ValidationError as error:
-        raise model_invalid(error) from None
-    try:
-        with db_transaction.atomic():
-            rule.save()
-    except IntegrityError:
+        return save_rule(rule=rule)
+    except ActiveRuleExists as error:
         raise ApiError(
             409,
             "active_rule_exists",
             f"event type {rule.event_type.key!r} already has an active rule; deactivate it first"
             " (PATCH /api/v1/rules/{id} with is_active false)",
-            [FieldError(field="is_active", message="another rule of this event type is active")],
+            [FieldError(field="is_active", message=error.fields["is_active"])],
         ) from None
-    return rule
+    except Refused as error:
+        raise refused(error) from None
 
 
 @router.get(
@@ -102,9 +98,7 @@ def list_rules(request: HttpRequest, key: Line) -> Any:
 )
 def create_rule(request: HttpRequest, key: Line, payload: RuleIn) -> Status[InvitationRule]:
     event_type = event_type_of(shop_of(request), key)
-    if event_type.is_stop:
-        raise invalid("key", "a stop event type cancels invitations and takes no rule")
-    return Status(201, save_rule(InvitationRule(event_type=event_type, **payload.dict())))
+    return Status(201, saved(InvitationRule(event_type=event_type, **payload.dict())))
 
 
 @router.patch(
@@ -119,7 +113,7 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Invit
         if value is None and field not in nullable:
             raise invalid(field, "must not be null")
         setattr(rule, field, value)
-    return save_rule(rule)
+    return saved(rule)
 
 
 class TemplateIn(Schema):
@@ -149,26 +143,17 @@ def list_templates(request: HttpRequest) -> Any:
     "objection notice and unsubscribe link are always added below the body.",
 )
 def put_template(request: HttpRequest, kind: MessageKind, locale: Line, payload: TemplateIn) -> MessageTemplate:
-    locale = checked_locale(locale)
-    for field in ("subject", "body"):
-        try:
-            check_placeholders(getattr(payload, field))
-        except PlaceholderError as error:
-            raise invalid(field, str(error)) from None
-    template, _created = MessageTemplate.objects.update_or_create(
-        shop=shop_of(request),
-        kind=kind,
-        locale=locale,
-        defaults={"subject": payload.subject, "body": payload.body, "updated_at": timezone.now()},
-    )
-    return template
+    try:
+        return set_template(shop=shop_of(request), kind=kind, locale=locale, subject=payload.subject, body=payload.body)
+    except Refused as error:
+        raise refused(error) from None
 
 
 @router.delete(
     "/message-templates/{kind}/{locale}", response={204: None, 404: ErrorOut}, summary="Back to the default wording"
 )
 def delete_template(request: HttpRequest, kind: MessageKind, locale: Line) -> Status[None]:
-    template_of(shop_of(request), kind, locale).delete()
+    reset_template(template=template_of(shop_of(request), kind, locale))
     return Status(204, None)
 
 

@@ -4,8 +4,8 @@ message, record (see `reputable.dispatch.work` for the steps every kind shares).
 Rows are claimed in batches of 50 and sent one by one. Just before its send each row is read
 again (`recheck`): a review, a cancellation or an objection that came after the claim stops
 it, and so does the loss of the claim. The statements that run once per message (`recheck`,
-`Invitation.record_sent`) are written out in SQL: through the ORM each would cost
-about 0.4 ms of CPU on a small machine, as much as the send.
+`Invitation.record_sent`, the count of messages sent) are written out in SQL: through the ORM
+each would cost about 0.4 ms of CPU on a small machine, as much as the send.
 """
 
 import datetime as dt
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db import transaction as db_transaction
 from django.db.models import Model
+from django.utils import timezone
 
 from reputable.dispatch.work import Check, LeasedKind, Permanent, register
 from reputable.events.models import Transaction
@@ -22,6 +24,7 @@ from reputable.invitations.messages import Composer, Letter, Templates
 from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate, Suppression
 from reputable.lib import sql
 from reputable.lib.emails import AddressError
+from reputable.reviews import counters
 from reputable.shops.models import Shop
 
 
@@ -132,4 +135,13 @@ class Invitations(LeasedKind):
         next_send_at = (
             rule.reminder_send_at(now, item.shop) if rule is not None and step <= rule.reminder_count else None
         )
-        Invitation.record_sent(item.pk, item.claim_id, now=now, next_send_at=next_send_at)
+        with db_transaction.atomic():
+            Invitation.record_sent(item.pk, item.claim_id, now=now, next_send_at=next_send_at)
+            counters.add(shop=item.shop.pk, day=now.date(), metrics={f"messages.sent.{item.letter.kind}": 1})
+
+    def record_failure(self, item: Claimed, error: str, retry_at: dt.datetime | None) -> None:
+        """Keep the error; an invitation given up on counts as failed."""
+        with db_transaction.atomic():
+            super().record_failure(item, error, retry_at)
+            if retry_at is None:
+                counters.add(shop=item.shop.pk, day=timezone.now().date(), metrics={"messages.failed": 1})

@@ -6,11 +6,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reputable.dispatch.leases import Leased, LeasedQuerySet
-from reputable.events.models import EventType, Transaction
+from reputable.events.models import Event, EventType, Transaction
 from reputable.lib import sql
 from reputable.lib.dates import MAX_DELAY, DelayUnit, add_delay
 from reputable.lib.tokens import new_token
@@ -115,15 +116,17 @@ class InvitationQuerySet(LeasedQuerySet["Invitation"]):
     """The invitation's lifecycle: every change of `status` is one of these methods.
 
     pending --(Invitation.record_sent, the last step)--> completed
-    pending --(cancel: a stop event)--> cancelled
+    pending --(cancel: a stop event, or the shop)--> cancelled
     pending --(suppress: objection, bounce, complaint)--> suppressed
-    pending, completed --(mark_reviewed)--> reviewed
+    pending, completed, failed --(mark_reviewed)--> reviewed
     pending --(retry_later without a retry: the last failed attempt)--> failed
+    pending --(send_now: the shop asks for the next message at once)--> pending, due now
+    failed --(resend: the shop tries again, unless the order was stopped)--> pending, due now
 
     `schedule` creates pending rows; the dispatcher's lease (`claim`, `release`, the claim
     columns) comes from `LeasedQuerySet`. Changes by others (a review, a stop event, an
-    objection) leave the lease alone: the dispatcher that holds the row records its result,
-    which keeps their status (see `record_sent`).
+    objection, the shop) leave the lease alone: the dispatcher that holds the row records its
+    result, which keeps their status (see `record_sent`).
     """
 
     due_field: ClassVar[str] = "send_at"
@@ -138,7 +141,8 @@ class InvitationQuerySet(LeasedQuerySet["Invitation"]):
         return [pk for (pk,) in SCHEDULE.run(db, rows)]
 
     def cancel(self) -> int:
-        """A return or cancellation stopped the order: nothing more is sent."""
+        """A return or cancellation stopped the order, or the shop stopped the invitation:
+        nothing more is sent."""
         return self.filter(status=self.pending).update(status=Invitation.Status.CANCELLED)
 
     def suppress(self) -> int:
@@ -146,9 +150,50 @@ class InvitationQuerySet(LeasedQuerySet["Invitation"]):
         return self.filter(status=self.pending).update(status=Invitation.Status.SUPPRESSED)
 
     def mark_reviewed(self) -> int:
-        """The customer wrote a review: no reminder goes out after it."""
-        statuses = [self.pending, Invitation.Status.COMPLETED]
+        """The customer wrote a review: no reminder goes out after it (nor after a resend of a
+        reminder that had failed)."""
+        statuses = [self.pending, Invitation.Status.COMPLETED, self.failed]
         return self.filter(status__in=statuses).update(status=Invitation.Status.REVIEWED)
+
+    def send_now(self, now: dt.datetime) -> int:
+        """The shop wants the next message (the invitation or a reminder) out at once: it is due
+        now, and the dispatcher takes it at its next pass, with every check it makes."""
+        return self.filter(status=self.pending).update(send_at=now)
+
+    def resend(self, now: dt.datetime) -> int:
+        """The shop tries a failed invitation again: pending, due now, its failed attempts
+        forgotten (the last error stays until a message goes out). Not after a stop event: a
+        returned or cancelled order is never invited."""
+        stopped = Event.objects.filter(transaction=OuterRef("transaction"), event_type__is_stop=True)
+        return (
+            self.filter(status=self.failed)
+            .exclude(Exists(stopped))
+            .update(status=self.pending, attempts=0, send_at=now)
+        )
+
+
+class Stage(models.TextChoices):
+    """Where an invitation stands, as the shop sees it: its status, and for one on its way or
+    done, how many messages went out."""
+
+    SCHEDULED = "scheduled", _("Scheduled")  # pending, nothing sent yet
+    SENT = "sent", _("Sent")  # the invitation went out, no reminder (yet)
+    REMINDED = "reminded", _("Reminded")  # one reminder or more went out too
+    REVIEWED = "reviewed", _("Reviewed")
+    CANCELLED = "cancelled", _("Cancelled")
+    SUPPRESSED = "suppressed", _("Suppressed")
+    FAILED = "failed", _("Failed")
+
+
+# Each stage as a condition on invitations (`Invitation.stage` says the same of one row).
+# Written with OR, not IN: SQLite matches a partial index to a query's bound values only so.
+_UNDER_WAY = Q(status="pending") | Q(status="completed")
+STAGES = {
+    Stage.SCHEDULED: Q(status="pending", sent_count=0),
+    Stage.SENT: _UNDER_WAY & Q(sent_count=1),
+    Stage.REMINDED: _UNDER_WAY & Q(sent_count__gte=2),
+    **{stage: Q(status=stage.value) for stage in (Stage.REVIEWED, Stage.CANCELLED, Stage.SUPPRESSED, Stage.FAILED)},
+}
 
 
 class Invitation(Leased):
@@ -190,10 +235,27 @@ class Invitation(Leased):
             models.Index(fields=["send_at"], condition=Q(status="pending"), name="invitation_due"),
             # Serves the frequency cap: "was this address invited by this shop lately?"
             models.Index(fields=["shop", "email", "created_at"], name="invitation_by_address"),
+            # Serve the pipeline's stage filters, newest transaction first (reputable.dashboard.
+            # pipeline): by status (scheduled: pending, then sent_count 0 among them) ...
+            models.Index(fields=["shop", "status", "transaction"], name="invitation_by_status"),
+            # ... and the stages that are counts of messages of pending and completed ones.
+            models.Index(fields=["shop", "transaction"], condition=STAGES[Stage.SENT], name="invitation_sent"),
+            models.Index(fields=["shop", "transaction"], condition=STAGES[Stage.REMINDED], name="invitation_reminded"),
         ]
 
     def __str__(self) -> str:
         return f"invitation {self.pk} ({self.status})"
+
+    @property
+    def stage(self) -> Stage:
+        """Where it stands for the shop (see STAGES, the same as conditions)."""
+        if self.status in (self.Status.PENDING, self.Status.COMPLETED):
+            return Stage.SCHEDULED if self.sent_count == 0 else Stage.SENT if self.sent_count == 1 else Stage.REMINDED
+        return Stage(self.status)
+
+    @property
+    def reminders_sent(self) -> int:
+        return max(self.sent_count - 1, 0)
 
     @classmethod
     def record_sent(cls, pk: int, claim_id: str, *, now: dt.datetime, next_send_at: dt.datetime | None) -> None:
@@ -236,13 +298,16 @@ class SuppressionQuerySet(models.QuerySet["Suppression"]):
 
 class Suppression(models.Model):
     class Reason(models.TextChoices):
-        UNSUBSCRIBED = "unsubscribed"
-        BOUNCED = "bounced"
-        COMPLAINED = "complained"
-        MANUAL = "manual"
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+        MANUAL = "manual", _("Added by the shop")
 
-    # None: every shop on this installation (hard bounces, complaints).
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True, related_name="suppressions")
+    # None: every shop on this installation (hard bounces, complaints). No index of its own:
+    # one_suppression_per_shop and suppression_newest_first lead with it.
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, null=True, blank=True, related_name="suppressions", db_index=False
+    )
     email = models.EmailField()
     reason = models.CharField(max_length=16, choices=Reason.choices)
     created_at = models.DateTimeField(default=timezone.now)
@@ -253,6 +318,10 @@ class Suppression(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shop", "email"], name="one_suppression_per_shop"),
             models.UniqueConstraint(fields=["email"], condition=Q(shop__isnull=True), name="one_global_suppression"),
+        ]
+        indexes = [
+            # Serves the dashboard's suppressions list: the shop's own, newest first.
+            models.Index(fields=["shop", "id"], name="suppression_newest_first"),
         ]
 
     def __str__(self) -> str:

@@ -51,12 +51,13 @@ class PlaceholderError(ValueError):
     pass
 
 
-def check_placeholders(text: str) -> None:
-    """Raise PlaceholderError unless `text` uses only the known placeholders."""
+def check_placeholders(text: str, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
+    """Raise PlaceholderError unless `text` uses only the `allowed` placeholders (by default
+    the invitations'; reply templates have fewer)."""
     for name in _PLACEHOLDER.findall(text):
-        if name not in PLACEHOLDERS:
-            allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise PlaceholderError(f"unknown placeholder {{{name}}}; allowed are {allowed}")
+        if name not in allowed:
+            names = ", ".join("{" + p + "}" for p in allowed)
+            raise PlaceholderError(f"unknown placeholder {{{name}}}; allowed are {names}")
     rest = _PLACEHOLDER.sub("", text)
     if "{" in rest or "}" in rest:
         raise PlaceholderError(

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -198,11 +198,12 @@ INSERTS: list[Insert] = []
 
 
 class Select:
-    """Every concrete column of `model`, read by plain SQL and made into model instances."""
+    """Every concrete column of `model` but those in `defer`, read by plain SQL and made into
+    model instances (where the deferred ones are loaded if ever read, as the ORM's `defer()`)."""
 
-    def __init__(self, model: type[models.Model], alias: str = "") -> None:
+    def __init__(self, model: type[models.Model], alias: str = "", *, defer: Collection[str] = ()) -> None:
         self.model = model
-        self.fields = list(model._meta.concrete_fields)
+        self.fields = [f for f in model._meta.concrete_fields if f.name not in defer]
         prefix = f"{alias}." if alias else ""
         self.columns = ", ".join(prefix + quote(str(f.column)) for f in self.fields)
         self.readers = [

@@ -4,7 +4,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.conf import settings
-from django.core import signing
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -15,7 +14,9 @@ from ninja import Field, Query, Router, Schema
 from reputable.lib.api import Day, ErrorOut, invalid
 from reputable.lib.http import public_json
 from reputable.lib.text import Line
-from reputable.reviews.models import Product, ProductReview, Review
+from reputable.reviews import listing
+from reputable.reviews.listing import BadParameter, encode_cursor
+from reputable.reviews.models import Product, ProductReview, Reply, Review
 from reputable.reviews.summaries import summarise
 from reputable.shops.access import public_shop, shop_of
 
@@ -40,6 +41,12 @@ class ProductRatingOut(Schema):
     body: str
 
 
+class ReplyOut(Schema):
+    body: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class ReviewOut(Schema):
     id: int
     rating: int
@@ -54,6 +61,7 @@ class ReviewOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     products: list[ProductRatingOut]
+    reply: ReplyOut | None = Field(description="The shop's public reply, if it answered")
 
 
 class ProductReviewOut(Schema):
@@ -75,20 +83,15 @@ class ReviewPage(Schema):
     next_cursor: str | None
 
 
-# Cursors are signed: one the API did not give out is refused before it reaches a query.
-_CURSORS = signing.Signer(salt="reputable.reviews.cursor")
-
-
-def encode_cursor(created_at: dt.datetime, pk: int) -> str:
-    return _CURSORS.sign_object([created_at.isoformat(), pk])
-
-
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
-        moment, pk = _CURSORS.unsign_object(cursor)
-        return dt.datetime.fromisoformat(moment), int(pk)
-    except (signing.BadSignature, TypeError, ValueError):
+        return listing.decode_cursor("cursor", cursor)
+    except BadParameter:
         raise invalid("cursor", "is not a cursor this API gave out") from None
+
+
+def _reply_out(reply: Reply | None) -> dict[str, Any] | None:
+    return {f: getattr(reply, f) for f in ("body", "created_at", "updated_at")} if reply else None
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -124,7 +127,7 @@ def _page(rows: QuerySet[Any], filters: ReviewFilters, prefix: str) -> tuple[lis
 def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str, Any]:
     shop = shop_of(request)
     if filters.kind == "shop":
-        reviews = Review.objects.published().filter(shop=shop).select_related("transaction")
+        reviews = Review.objects.published().filter(shop=shop).select_related("transaction", "reply")
         if filters.rating:
             reviews = reviews.filter(rating=filters.rating)
         if filters.sku:
@@ -140,6 +143,7 @@ def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[st
                     {"sku": pr.product.sku, "name": pr.product.name, "rating": pr.rating, "body": pr.body}
                     for pr in r.product_reviews.all()
                 ],
+                "reply": _reply_out(r.reply_or_none()),
             }
             for r in page
         ]

@@ -93,3 +93,23 @@ class ReviewForm(forms.Form):
             initial[f"product_{pr.product_id}_rating"] = pr.rating
             initial[f"product_{pr.product_id}_body"] = pr.body
         return initial
+
+
+class MessageText(forms.CharField):
+    """A message's text with line ends as stored (LF) before its length is checked: a browser
+    counts a line break as one character where it sends two."""
+
+    def to_python(self, value: Any) -> str:
+        return str(unix_line_ends(super().to_python(value)))
+
+
+class MessageForm(forms.Form):
+    """A message of the private conversation between the shop and a reviewer, from either side."""
+
+    body = MessageText(
+        label=_("Message"), max_length=5000, validators=[validate_paragraphs], widget=forms.Textarea(attrs={"rows": 5})
+    )
+
+    def __init__(self, data: Any = None) -> None:
+        # Its own ids: on the dashboard's review page it stands next to the reply's form.
+        super().__init__(data, auto_id="message_%s")

@@ -1,10 +1,13 @@
 """Which reviews a reader asked for: star filter, sort, search and page, shared by the public
-profile and the widgets so that both read their parameters the same way."""
+profile and the widgets so that both read their parameters the same way; and the signed
+cursors of the keyset pages (the API, the dashboard's inbox)."""
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core import signing
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
@@ -25,6 +28,24 @@ class BadParameter(ValueError):
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
+
+
+# A keyset page (newest first, on (created_at, id)) names where it starts by a signed cursor:
+# one we did not give out is refused before it reaches a query.
+_CURSORS = signing.Signer(salt="reputable.reviews.cursor")
+
+
+def encode_cursor(created_at: dt.datetime, pk: int) -> str:
+    return _CURSORS.sign_object([created_at.isoformat(), pk])
+
+
+def decode_cursor(name: str, cursor: str) -> tuple[dt.datetime, int]:
+    """The (created_at, id) of a cursor from `encode_cursor`; BadParameter(name) for any other text."""
+    try:
+        moment, pk = _CURSORS.unsign_object(cursor)
+        return dt.datetime.fromisoformat(moment), int(pk)
+    except (signing.BadSignature, TypeError, ValueError):
+        raise BadParameter(name, "is not a cursor we gave out") from None
 
 
 def one(params: QueryDict, name: str) -> str | None:
@@ -132,7 +153,11 @@ class Listing:
                 Q(title__icontains=self.q) | Q(body__icontains=self.q) | Q(product_reviews__body__icontains=self.q)
             ).distinct()
         order = {"newest": (), "highest": ("-rating",), "lowest": ("rating",)}[self.sort]
-        return rows.order_by(*order, "-created_at", "-id").prefetch_related("product_reviews__product")
+        return (
+            rows.order_by(*order, "-created_at", "-id")
+            .select_related("reply")
+            .prefetch_related("product_reviews__product")
+        )
 
     def product_reviews(self, product: Product) -> QuerySet[ProductReview]:
         rows = ProductReview.objects.filter(product=product, review__status=Review.Status.PUBLISHED)
@@ -143,4 +168,4 @@ class Listing:
                 Q(body__icontains=self.q) | Q(review__title__icontains=self.q) | Q(review__body__icontains=self.q)
             )
         order = {"newest": (), "highest": ("-rating",), "lowest": ("rating",)}[self.sort]
-        return rows.order_by(*order, "-review__created_at", "-id").select_related("review", "product")
+        return rows.order_by(*order, "-review__created_at", "-id").select_related("review__reply", "product")

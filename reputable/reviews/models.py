@@ -3,9 +3,11 @@ import datetime as dt
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
+from django.db.models.functions import Substr
 from django.utils import timezone
 
+from reputable.lib.emails import fill_placeholders
 from reputable.shops.models import Shop
 
 STARS = [MinValueValidator(1), MaxValueValidator(5)]
@@ -33,6 +35,20 @@ class Product(models.Model):
     @staticmethod
     def key_for(*, sku: str, name: str) -> str:
         return sku if sku else f"name:{name}"[:255]
+
+
+class Language(Func):
+    """The first two letters of a locale in lower case ("de-AT": "de"). Written without query
+    parameters: SQLite uses an index on an expression only for the very same expression."""
+
+    template = "LOWER(SUBSTR(%(expressions)s, 1, 2))"
+    output_field = models.CharField()
+
+
+# A review's language as the inbox filters it: the first two letters of its locale, where they
+# are the whole primary subtag (LANGUAGE_END is "", "-" or "_").
+LANGUAGE = Language("locale")
+LANGUAGE_END = Substr("locale", 3, 1)
 
 
 class ReviewQuerySet(models.QuerySet["Review"]):
@@ -82,12 +98,35 @@ class Review(models.Model):
 
     class Meta:
         indexes = [
-            # Serves the profile and the API: a shop's reviews, newest first.
+            # Serves the profile and the API: a shop's reviews, newest first; and the inbox's
+            # pages without a filter, or by date.
             models.Index(fields=["shop", "-created_at", "-id"], name="review_newest"),
+            # The inbox's filters (reputable.reviews.inbox), each newest first: by stars,
+            models.Index(fields=["shop", "rating", "-created_at", "-id"], name="review_by_stars"),
+            # not replied yet, and replied (each review is in one of the two, so both together
+            # cost what one index on all reviews costs),
+            models.Index(fields=["shop", "-created_at", "-id"], condition=Q(replied_at=None), name="review_unreplied"),
+            models.Index(
+                fields=["shop", "-created_at", "-id"], condition=Q(replied_at__isnull=False), name="review_replied"
+            ),
+            # and by language.
+            models.Index(F("shop"), LANGUAGE, F("created_at").desc(), F("id").desc(), name="review_language"),
         ]
 
     def __str__(self) -> str:
         return f"{self.rating}★ for {self.shop_id}"
+
+    def reply_or_none(self) -> "Reply | None":
+        """The shop's public reply (select_related("reply") in lists: else one query each)."""
+        try:
+            return self.reply
+        except Reply.DoesNotExist:
+            return None
+
+    @property
+    def was_updated(self) -> bool:
+        """Whether the reviewer changed the review after writing it (shown as "updated on")."""
+        return self.updated_at - self.created_at > dt.timedelta(minutes=1)
 
     @property
     def verified(self) -> bool:
@@ -176,6 +215,10 @@ class Reply(models.Model):
     def __str__(self) -> str:
         return f"reply to {self.review_id}"
 
+    @property
+    def was_edited(self) -> bool:
+        return self.updated_at > self.created_at
+
 
 class ReviewMessage(models.Model):
     """One message of the private conversation between the shop and a reviewer, kept for good.
@@ -218,6 +261,12 @@ class StarBand(models.TextChoices):
         return cls.LOW if stars <= 2 else cls.MIDDLE if stars == 3 else cls.HIGH
 
 
+class ReplyTemplateQuerySet(models.QuerySet["ReplyTemplate"]):
+    def matching(self, *, language: str, stars: int) -> "ReplyTemplateQuerySet":
+        """The templates for a review in `language` with `stars`: its own and those for any."""
+        return self.filter(Q(locale=language) | Q(locale=""), Q(band=StarBand.of(stars)) | Q(band=""))
+
+
 class ReplyTemplate(models.Model):
     """A saved answer a team reuses, for one language (or any) and one star band (or any)."""
 
@@ -228,11 +277,24 @@ class ReplyTemplate(models.Model):
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = ReplyTemplateQuerySet.as_manager()
+
+    # What a template may say in braces (the rule of reputable.lib.emails), filled in when it is
+    # put into a reply: the reply itself is plain text.
+    PLACEHOLDERS = ("first_name", "shop_name")
+
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+    def text_for(self, review: Review) -> str:
+        """The text for a reply to `review`: {first_name} as the review shows the reviewer's
+        name (nothing for an anonymous review: a public reply must not name them), {shop_name}."""
+        shown = review.transaction if review.name_display != Review.NameDisplay.ANONYMOUS else None
+        first_name = shown.first_name.strip() if shown else ""
+        return fill_placeholders(self.body, {"first_name": first_name, "shop_name": self.shop.name})
 
 
 class DailyCount(models.Model):

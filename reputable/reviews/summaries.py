@@ -62,6 +62,14 @@ def summarise(*, shop: Shop, product: Product | None = None, today: dt.date) -> 
     )
 
 
+def between(*, shop: Shop, start: dt.date, end: dt.date, product: Product | None = None) -> Summary:
+    """The ratings of the days start <= day <= end (UTC days): one sum over their day rows."""
+    counts = RatingBucket.objects.filter(shop=shop, product=product, day__gte=start, day__lte=end).aggregate(
+        **{name: Sum(name, default=0) for name in STAR_FIELDS}
+    )
+    return Summary(histogram=tuple(counts[name] for name in STAR_FIELDS))  # type: ignore[arg-type]
+
+
 def all_time_of(*, shop: Shop, products: list[Product]) -> dict[int, Summary]:
     """Each product's all-time summary, in one query whatever the number of products."""
     rows = RatingBucket.objects.filter(shop=shop, product__in=products, day=None).values_list(
@@ -91,15 +99,30 @@ def count_rating(*, shop: Shop, product: Product | None, day: dt.date, stars: in
 def monthly(*, shop: Shop, product: Product | None = None, today: dt.date) -> list[tuple[dt.date, Summary]]:
     """The ratings of each of the last 12 calendar months (this one included), oldest first:
     one query over at most 366 day rows."""
-    first = today.replace(day=1)
-    months = [first]
-    for _ in range(11):
-        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
-    rows = RatingBucket.objects.filter(shop=shop, product=product, day__gte=months[0]).values_list("day", *STAR_FIELDS)
-    totals = {month: [0, 0, 0, 0, 0] for month in months}
+    return months_between(shop=shop, product=product, start=months_before(today, 11), end=today)
+
+
+def months_before(day: dt.date, n: int) -> dt.date:
+    """The first day of the calendar month `n` months before `day`'s."""
+    index = day.year * 12 + day.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(
+    *, shop: Shop, product: Product | None = None, start: dt.date, end: dt.date
+) -> list[tuple[dt.date, Summary]]:
+    """The ratings of the days start..end, by calendar month (the first day of each), oldest
+    first, a month without ratings included: one query over at most one row per day."""
+    rows = RatingBucket.objects.filter(shop=shop, product=product, day__gte=start, day__lte=end).values_list(
+        "day", *STAR_FIELDS
+    )
+    totals: dict[dt.date, list[int]] = {}
+    month = start.replace(day=1)
+    while month <= end:
+        totals[month] = [0, 0, 0, 0, 0]
+        month = months_before(month, -1)  # the next one
     for day, *counts in rows:
-        month_total = totals.get(day.replace(day=1))
-        if month_total is not None:
-            for index, n in enumerate(counts):
-                month_total[index] += n
+        month_total = totals[day.replace(day=1)]
+        for index, n in enumerate(counts):
+            month_total[index] += n
     return [(month, Summary(histogram=tuple(counts))) for month, counts in totals.items()]  # type: ignore[arg-type]

@@ -72,6 +72,9 @@ def review_form(request: HttpRequest, token: str) -> HttpResponse:
                 "form": form,
                 "review": review,
                 "saved": request.GET.get("saved") == "1" and review is not None,
+                # Editable past its window because the shop wrote to the reviewer.
+                "after_contact": review is not None and now >= review.editable_until(),
+                "token": token,
             },
             status=status,
         )
@@ -148,7 +151,9 @@ def review_page(request: HttpRequest, slug: str, review_id: int) -> HttpResponse
     """`/s/<slug>/reviews/<id>`: one review on a page of its own, for links from widgets and feeds."""
     shop = public_shop(slug)
     review = get_object_or_404(
-        Review.objects.published().prefetch_related("product_reviews__product"), shop=shop, pk=review_id
+        Review.objects.published().select_related("reply").prefetch_related("product_reviews__product"),
+        shop=shop,
+        pk=review_id,
     )
     language = _page_language(request)
     with translation.override(language):

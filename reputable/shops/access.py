@@ -15,13 +15,16 @@ reviews in public and writes to reviewers; a manager also changes settings, rule
 and API keys and opens disputes; the owner also manages the members and may delete the shop.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja.security import HttpBearer
 
 from reputable.events.models import EventType, Transaction
@@ -58,6 +61,7 @@ def membership_for_user(user: User | AnonymousUser, slug: str, *, role: str) -> 
     membership = (
         Membership.objects.filter(user=user, user__is_active=True, shop__slug=slug)
         .select_related("shop", "user")
+        .defer("shop__logo_png")  # read by the settings page alone
         .first()
     )
     if membership is None:
@@ -75,6 +79,11 @@ def shop_for_user(user: User | AnonymousUser, slug: str, *, role: str) -> Shop:
 def may(membership: Membership, role: str) -> bool:
     """Whether the member's role is `role` or a stronger one (to show or hide what they may do)."""
     return membership.role in _AT_LEAST[Role(role)]
+
+
+def members_at_least(shop: Shop, role: str) -> QuerySet[Membership]:
+    """The shop's active members with `role` or a stronger one (to tell them about something)."""
+    return Membership.objects.filter(shop=shop, role__in=_AT_LEAST[Role(role)], user__is_active=True)
 
 
 def shops_for_user(user: User | AnonymousUser) -> list[tuple[Shop, str]]:
@@ -95,9 +104,39 @@ def invitation_for_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("shop", "transaction").filter(token=token).first()
 
 
+def membership_for_notification_token(token: str) -> Membership | None:
+    """The membership whose notification emails' unsubscribe links carry `token`, or None."""
+    if not TOKEN.fullmatch(token):
+        return None
+    return Membership.objects.select_related("shop", "user").filter(notification_token=token).first()
+
+
+def team_invitation_for_token(token: str) -> TeamInvitation | None:
+    """The open invitation to a team whose join link carries `token`, or None (unknown, used
+    or expired). Only the token's hash is stored."""
+    if not TOKEN.fullmatch(token):
+        return None
+    invitation = (
+        TeamInvitation.objects.select_related("shop", "invited_by")
+        .filter(hashed_token=hash_secret(token), accepted_at=None)
+        .first()
+    )
+    return invitation if invitation is not None and invitation.is_open() else None
+
+
 def public_shop(slug: str) -> Shop:
-    """A shop as anyone may see it (profile, summary): by its public slug."""
-    return get_object_or_404(Shop, slug=slug)
+    """A shop as anyone may see it (profile, summary): by its public slug. Without its logo's
+    bytes (served on their own by `public_logo`); `has_logo` says whether it has one."""
+    shops = Shop.objects.defer("logo_png").annotate(has_logo=Q(logo_png__isnull=False))
+    return get_object_or_404(shops, slug=slug)
+
+
+def public_logo(slug: str) -> bytes:
+    """The logo of the shop `slug` as a PNG; 404 for a shop without one."""
+    logo = Shop.objects.filter(slug=slug, logo_png__isnull=False).values_list("logo_png", flat=True).first()
+    if logo is None:
+        raise Http404
+    return bytes(logo)
 
 
 @dataclass(frozen=True)
@@ -108,24 +147,31 @@ class Grant:
     scopes: frozenset[str]
 
 
-_SHOP = sql.Select(Shop, "s")
+# The logo's bytes are not read on every API request: no endpoint shows them.
+_SHOP = sql.Select(Shop, "s", defer=["logo_png"])
+# How exact a key's "last used" is: it is written at most this often, not on every request.
+LAST_USED_PRECISION = dt.timedelta(hours=1)
 
 
 def grant_for_key(raw_key: str) -> Grant | None:
     """The shop and scopes of a live API key; a revoked or unknown key has none.
 
-    In plain SQL: it runs on every API request (see reputable.lib.sql).
+    In plain SQL: it runs on every API request (see reputable.lib.sql). Records when the key
+    was last used, with one UPDATE an hour at most.
     """
     with connection.cursor() as cursor:
         rows = sql.Statements(cursor).fetch(
-            f"SELECT k.scopes, {_SHOP.columns} FROM {sql.table(Shop)} s"
+            f"SELECT k.id, k.scopes, k.last_used_at, {_SHOP.columns} FROM {sql.table(Shop)} s"
             f" JOIN {sql.table(ApiKey)} k ON k.shop_id = s.id"
             " WHERE k.hashed_key = %s AND k.revoked_at IS NULL",
             [hash_secret(raw_key)],
         )
     if not rows:
         return None
-    scopes, *shop = rows[0]
+    key_id, scopes, last_used, *shop = rows[0]
+    now = timezone.now()
+    if last_used is None or sql.to_datetime(last_used) <= now - LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
     return Grant(_SHOP.instance(shop), frozenset(scopes.split()))
 
 
@@ -165,6 +211,11 @@ def rule_of(shop: Shop, rule_id: int) -> InvitationRule:
 
 def template_of(shop: Shop, kind: str, locale: str) -> MessageTemplate:
     return get_object_or_404(MessageTemplate, shop=shop, kind=kind, locale=locale)
+
+
+def own_template_of(shop: Shop, kind: str, locale: str) -> MessageTemplate | None:
+    """The shop's own wording of `kind` in `locale`, or None while it uses the default."""
+    return MessageTemplate.objects.filter(shop=shop, kind=kind, locale=locale).first()
 
 
 def api_key_of(shop: Shop, key_id: int) -> ApiKey:

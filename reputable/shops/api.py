@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from reputable.lib import pagecache
 from reputable.lib.api import Email, ErrorOut, invalid, model_invalid
 from reputable.lib.text import Line
+from reputable.shops import actions
 from reputable.shops.access import api_key_of, shop_of
 from reputable.shops.models import ApiKey, Shop
 
@@ -26,6 +26,7 @@ class ShopOut(Schema):
     sender_name: str
     reply_to: str
     website: str
+    brand_colour: str
     frequency_cap_days: int
     edit_window_days: int
 
@@ -39,6 +40,9 @@ class ShopPatch(Schema):
     sender_name: Line | None = Field(default=None, max_length=200)
     reply_to: Email | None = None
     website: Line | None = Field(default=None, max_length=200, description="the shop's own site, https://…")
+    brand_colour: Line | None = Field(
+        default=None, max_length=7, description="the accent of its widgets, #rrggbb; empty for the default"
+    )
     frequency_cap_days: int | None = Field(default=None, ge=0, le=3650)
     edit_window_days: int | None = Field(default=None, ge=0, le=365)
 
@@ -50,18 +54,14 @@ def get_shop(request: HttpRequest) -> Shop:
 
 @router.patch("/shop", response={200: ShopOut, 422: ErrorOut}, summary="Change the shop's settings")
 def update_shop(request: HttpRequest, payload: ShopPatch) -> Shop:
-    shop = shop_of(request)
-    for field, value in payload.dict(exclude_unset=True).items():
+    changes = payload.dict(exclude_unset=True)
+    for field, value in changes.items():
         if value is None:
             raise invalid(field, "must not be null")
-        setattr(shop, field, value.upper() if field == "country" else value)
     try:
-        shop.full_clean()
+        return actions.update_shop(shop=shop_of(request), changes=changes)
     except ValidationError as error:
         raise model_invalid(error) from None
-    shop.save()
-    pagecache.changed(shop.slug)  # its name, language and site show in its widgets
-    return shop
 
 
 class ApiKeyOut(Schema):

@@ -1,3 +1,4 @@
+import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 
@@ -139,8 +140,19 @@ class TeamInvitation(models.Model):
     created_at = models.DateTimeField(default=now)
     accepted_at = models.DateTimeField(null=True, blank=True)
 
+    # How long the link works; inviting the address again sends a new link, good as long.
+    VALID_FOR = dt.timedelta(days=14)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "email"], name="one_team_invitation_per_address")]
 
     def __str__(self) -> str:
         return f"{self.email} to {self.shop_id} ({self.role})"
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return self.created_at + self.VALID_FOR
+
+    def is_open(self) -> bool:
+        """Whether the link still lets its addressee join: not used yet, not expired."""
+        return self.accepted_at is None and now() < self.expires_at

@@ -79,6 +79,22 @@ def test_the_demo_leads_a_newcomer_from_curl_to_a_published_review(tmp_path: Pat
         assert "11 reviews" in profile  # ten samples and the newcomer's
         # The seal, cached by the server's workers, was dropped when the review was written.
         assert json.loads(urllib.request.urlopen(seal).read())["all_time"]["count"] == 11
+
+        # The newcomer logs in to the dashboard with what the demo printed.
+        login = re.search(r"Dashboard:\s+(\S+)\s+\(log in as (\S+), password (\S+)\)", printed)
+        assert login, printed
+        login_url, email, password = login.groups()
+        assert login_url == f"{base}/accounts/login/"
+        merchant = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        login_form = merchant.open(login_url).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_form)
+        assert token
+        body = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token.group(1), "login": email, "password": password}
+        ).encode()
+        dashboard = merchant.open(urllib.request.Request(login_url, data=body, headers={"Referer": login_url}))
+        assert dashboard.geturl() == f"{base}/dashboard/demo-tea-shop/"  # the one shop they own
+        assert "<h1>Demo Tea Shop</h1>" in dashboard.read().decode()
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=30)

@@ -44,6 +44,9 @@ CSV_COLUMNS = (
     "created_at",
     "updated_at",
     "products",
+    "reply_body",
+    "reply_created_at",
+    "reply_updated_at",
 )
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection): such a
 # cell gets a leading apostrophe, which spreadsheets show as text and do not display.
@@ -55,7 +58,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
     response={422: ErrorOut},
     summary="Every review of the shop, as a file",
     description="All reviews, published and removed (`status`), oldest first, with their product "
-    "ratings. `format=json` (an array, the default), `ndjson` (one review per line) or `csv` (one row "
+    "ratings and the shop's public reply (`reply_body`, `reply_created_at`, `reply_updated_at`; null "
+    "without one). `format=json` (an array, the default), `ndjson` (one review per line) or `csv` (one row "
     "per review, its product ratings as JSON in the `products` column; UTF-8 with a byte order mark, "
     "cells that a spreadsheet would run as a formula start with an apostrophe). Streamed.",
     openapi_extra={"responses": {200: {"description": "the file", "content": {t: {} for t in MEDIA_TYPES.values()}}}},
@@ -75,7 +79,7 @@ def _reviews(shop: Shop) -> Iterator[Review]:
     ratings = ProductReview.objects.select_related("product").order_by("product__name", "pk")
     return (
         Review.objects.filter(shop=shop)
-        .select_related("transaction")
+        .select_related("transaction", "reply")
         .prefetch_related(Prefetch("product_reviews", queryset=ratings))
         .order_by("created_at", "pk")
         .iterator(chunk_size=CHUNK_SIZE)
@@ -83,6 +87,7 @@ def _reviews(shop: Shop) -> Iterator[Review]:
 
 
 def _exported(review: Review) -> dict[str, Any]:
+    reply = review.reply_or_none()
     return {
         "id": review.pk,
         "status": review.status,
@@ -97,6 +102,10 @@ def _exported(review: Review) -> dict[str, Any]:
             {f: getattr(pr.product, f) for f in ("sku", "name", "gtin")} | {"rating": pr.rating, "body": pr.body}
             for pr in review.product_reviews.all()
         ],
+        # The shop's public reply (none: null, an empty CSV cell).
+        "reply_body": reply.body if reply else None,
+        "reply_created_at": _instant(reply.created_at) if reply else None,
+        "reply_updated_at": _instant(reply.updated_at) if reply else None,
     }
 
 

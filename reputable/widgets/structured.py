@@ -25,7 +25,7 @@ def script(data: dict[str, Any]) -> SafeString:
     return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308 - escaped above
 
 
-def _review(review: Review, stars: int, body: str) -> dict[str, Any]:
+def _review(review: Review, stars: int, body: str, shop_name: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "@type": "Review",
         "reviewRating": {"@type": "Rating", "ratingValue": str(stars), "bestRating": "5", "worstRating": "1"},
@@ -36,10 +36,19 @@ def _review(review: Review, stars: int, body: str) -> dict[str, Any]:
         data["name"] = review.title
     if body:
         data["reviewBody"] = body
+    if reply := review.reply_or_none():
+        # The shop's public reply: a Comment on the Review (CreativeWork.comment), by the shop.
+        data["comment"] = {
+            "@type": "Comment",
+            "text": reply.body,
+            "author": {"@type": "Organization", "name": shop_name},
+            "dateCreated": reply.created_at.date().isoformat(),
+            **({"dateModified": reply.updated_at.date().isoformat()} if reply.was_edited else {}),
+        }
     return data
 
 
-def product(item: Product, rating: Rating, reviews: Iterable[ProductReview]) -> SafeString:
+def product(item: Product, rating: Rating, reviews: Iterable[ProductReview], shop_name: str) -> SafeString:
     data: dict[str, Any] = {"@context": "https://schema.org", "@type": "Product", "name": item.name}
     for field in ("sku", "gtin", "mpn"):
         if getattr(item, field):
@@ -51,13 +60,13 @@ def product(item: Product, rating: Rating, reviews: Iterable[ProductReview]) -> 
     if item.image_url:
         data["image"] = item.image_url
     data["aggregateRating"] = rating.aggregate_json_ld()
-    data["review"] = [_review(pr.review, pr.rating, pr.body) for pr in reviews]
+    data["review"] = [_review(pr.review, pr.rating, pr.body, shop_name) for pr in reviews]
     return script(data)
 
 
 def review(shop: Any, item: Review) -> SafeString:
     """One shop review, of the shop as an Organization: for its page on Reputable's own host."""
-    data = {"@context": "https://schema.org", **_review(item, item.rating, item.body)}
+    data = {"@context": "https://schema.org", **_review(item, item.rating, item.body, shop.name)}
     data["itemReviewed"] = {
         "@type": "Organization",
         "name": shop.name,
@@ -73,5 +82,5 @@ def organization(name: str, url: str, rating: Rating, reviews: Iterable[Review])
         data["url"] = url
     if rating.count:
         data["aggregateRating"] = rating.aggregate_json_ld()
-        data["review"] = [_review(review, review.rating, review.body) for review in reviews]
+        data["review"] = [_review(review, review.rating, review.body, name) for review in reviews]
     return script(data)

@@ -30,12 +30,12 @@ from reputable.lib.api import ApiError, FieldError
 from reputable.lib.http import CORS_HEADERS, public_response, with_headers
 from reputable.reviews.charts import star_paths
 from reputable.reviews.listing import BadParameter, Listing, choice, number, one, products_asked
-from reputable.reviews.models import Product
+from reputable.reviews.models import Product, Reply
 from reputable.reviews.ratings import Rating
 from reputable.reviews.summaries import Summary, all_time_of, summarise
 from reputable.shops.access import public_shop
 from reputable.shops.models import Shop
-from reputable.widgets import structured
+from reputable.widgets import brand, structured
 
 THEMES = ("light", "dark", "auto")
 LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
@@ -79,6 +79,7 @@ def shop_links(shop: Shop, language: str) -> dict[str, str]:
         "profile": absolute(reverse("profile", args=[shop.slug])) + f"?lang={language}",
         "how": absolute(reverse("how-reviews-work", args=[shop.slug])) + f"?lang={language}",
         "styles": absolute(reverse("widget-asset", args=["widgets.css"])),
+        "brand": absolute(reverse("widget-brand", args=[shop.slug])),
         # A review's own page is this and its id.
         "reviews": absolute(reverse("review-page", args=[shop.slug, 0]))[:-1],
     }
@@ -120,7 +121,7 @@ def reviews_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, A
         "listing": listing,
         "page": page,
         "bars": _bars(summary, listing) if summary else [],
-        "json_ld": structured.product(product, Rating.of(summary), page)
+        "json_ld": structured.product(product, Rating.of(summary), page, shop.name)
         if product and summary and summary.count
         else "",
     }
@@ -160,7 +161,15 @@ def _review_json(review: Any, reviews: str) -> dict[str, Any]:
         "verified": review.verified,
         "created_at": review.created_at.isoformat(),
         "url": f"{reviews}{review.pk}",
+        "reply": _reply_json(review.reply_or_none()),
     }
+
+
+def _reply_json(reply: Reply | None) -> dict[str, str] | None:
+    """The shop's public reply under a review, dated."""
+    if reply is None:
+        return None
+    return {"body": reply.body, "created_at": reply.created_at.isoformat(), "updated_at": reply.updated_at.isoformat()}
 
 
 def _product_review_json(product_review: Any, reviews: str) -> dict[str, Any]:
@@ -177,7 +186,13 @@ def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> 
     language = options.language
     links = shop_links(shop, language)
     body: dict[str, Any] = {
-        "shop": {"name": shop.name, "slug": shop.slug, "profile": links["profile"], "how": links["how"]},
+        "shop": {
+            "name": shop.name,
+            "slug": shop.slug,
+            "profile": links["profile"],
+            "how": links["how"],
+            "brand_colour": shop.brand_colour or None,
+        },
         "language": language,
     }
     if widget == "stars":
@@ -264,11 +279,15 @@ SVG_COLOURS = {
 STAR_COLOURS = {"light": ("#d97706", "#d0d7de"), "dark": ("#f5b942", "#4a5059")}
 
 
-def _svg_badge(rating: Rating, options: Options) -> dict[str, Any]:
+def _svg_badge(shop: Shop, rating: Rating, options: Options) -> dict[str, Any]:
     theme = "dark" if options.theme == "dark" else "light"
     on, off = STAR_COLOURS[theme]
+    colours = SVG_COLOURS[theme]
+    if shop.brand_colour:
+        light, dark = brand.accents(shop.brand_colour)
+        colours = colours | {"accent": dark if theme == "dark" else light}
     return {
-        "colours": SVG_COLOURS[theme],
+        "colours": colours,
         "label": rating.label(options.language),
         "score": rating.number(options.language),
         "stars": star_paths(rating, f'fill="{on}"', f'fill="{off}"'),
@@ -314,7 +333,7 @@ def widget(request: HttpRequest, slug: str, name: str, fmt: str = "html") -> Htt
                     as_json(name, shop, data, options), json_dumps_params={"ensure_ascii": False}
                 )
             elif fmt == "svg":
-                context = _context(name, shop, data, options, origin=None) | _svg_badge(data["rating"], options)
+                context = _context(name, shop, data, options, origin=None) | _svg_badge(shop, data["rating"], options)
                 response = HttpResponse(render_to_string("widgets/badge.svg", context), content_type="image/svg+xml")
             else:
                 context = _context(name, shop, data, options, origin=None)
@@ -370,6 +389,14 @@ def asset(request: HttpRequest, name: str) -> HttpResponseBase:
         raise Http404
     response = HttpResponse((STATIC / name).read_bytes(), content_type=ASSETS[name])
     return pagecache.cacheable(public_response(request, response, max_age=3600, swr=STALE_WHILE_REVALIDATE))
+
+
+@require_safe
+def brand_stylesheet(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """`/w/<slug>/brand.css`: the shop's colour for the accent of its widgets (reputable.widgets.brand)."""
+    shop = public_shop(slug)
+    response = HttpResponse(brand.stylesheet(shop.brand_colour), content_type="text/css; charset=utf-8")
+    return pagecache.cacheable(public_response(request, response, max_age=MAX_AGE, swr=STALE_WHILE_REVALIDATE))
 
 
 @require_safe

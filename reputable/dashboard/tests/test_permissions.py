@@ -49,7 +49,7 @@ ROUTES = sorted(shop_patterns())
 
 def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     """A value for each URL argument the dashboard knows, naming one of alice's objects."""
-    from reputable.events.models import Transaction
+    from reputable.events.models import EventType, Transaction
     from reputable.invitations.models import InvitationRule, Suppression
     from reputable.reviews.models import ReplyTemplate, ReviewMessage
     from reputable.shops.models import ApiKey, TeamInvitation
@@ -60,12 +60,14 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     reply_template = ReplyTemplate.objects.create(shop=alice.shop, name="Thanks", body="Thank you!")
     suppression = Suppression.objects.create(shop=alice.shop, email="gone@example.nl", reason="manual")
     invite = TeamInvitation.objects.create(shop=alice.shop, email="new@example.nl", hashed_token="x" * 64)
+    # An event type of alice's own: charlie has the built-in ones too.
+    event_type = EventType.objects.create(shop=alice.shop, key="picked_up", name="Picked up in store")
     values = {
         "review_id": review.pk,
         "invitation_id": tx.invitation.pk,
         "reference": tx.reference,
         "rule_id": InvitationRule.objects.filter(event_type__shop=alice.shop).first().pk,  # type: ignore[union-attr]
-        "key": "checkout",
+        "key": event_type.key,
         "kind": "invitation",
         "locale": "de",
         "api_key_id": ApiKey.objects.filter(shop=alice.shop).first().pk,  # type: ignore[union-attr]
@@ -79,6 +81,8 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
 
 
 ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+# Arguments that name no object of alice's: every shop has each kind of email in each language.
+EVERY_SHOPS = {"kind", "locale"}
 
 
 def url_of(route: str, slug: str, objects: dict[str, Any]) -> str:
@@ -96,7 +100,7 @@ def alices_data() -> list[str]:
     for model in apps.get_models():
         if model._meta.app_label in {"sessions", "dispatch"}:
             continue  # a refused request may well log, never change data
-        rows.append(serializers.serialize("json", model.objects.order_by("pk")))
+        rows.append(serializers.serialize("json", model._default_manager.order_by("pk")))
     return rows
 
 
@@ -125,7 +129,7 @@ def test_each_dashboard_url_answers_each_persona_as_its_role_allows(
         outsider = getattr(charlie, method)(url)
         assert outsider.status_code in (404, 405), (method, url, outsider.status_code)
         assert b"Alice" not in outsider.content
-        if ARGUMENT.search(route):
+        if {m["name"] for m in ARGUMENT.finditer(route)} - EVERY_SHOPS:
             own_slug = getattr(charlie, method)(url_of(route, "charlie-gadgets", objects))
             assert own_slug.status_code in (404, 405), (method, route, own_slug.status_code)
             assert b"Alice" not in own_slug.content and b"arrived cold" not in own_slug.content

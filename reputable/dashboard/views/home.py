@@ -1,5 +1,6 @@
 """`/dashboard/`: your shops; `/dashboard/<slug>/`: one shop at a glance."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     shops = shops_for_user(request.user)
     if len(shops) == 1:
         return redirect("dashboard-overview", shops[0][0].slug)
-    return render(request, "dashboard/shops.html", {"my_shops": shops})
+    can_open_shop = settings.ALLOW_SHOP_CREATION or request.user.is_staff
+    return render(request, "dashboard/shops.html", {"my_shops": shops, "can_open_shop": can_open_shop})
 
 
 @require_safe

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.urls import reverse
 
-from reputable.demo import prepare_demo
+from reputable.demo import DEMO_OWNER, DEMO_PASSWORD, prepare_demo
 
 
 class Command(BaseCommand):
@@ -32,6 +32,7 @@ class Command(BaseCommand):
             f"""
 Reputable demo
   Public profile:  {base}{reverse("profile", args=[shop.slug])}
+  Dashboard:       {base}{reverse("account_login")}   (log in as {DEMO_OWNER}, password {DEMO_PASSWORD})
   Demo mailbox:    {base}{reverse("mailbox")}   (every email the demo sends lands here)
   Widgets:         {base}{reverse("demo-shop")}   (a shop page with every widget embedded)
   API docs:        {base}/api/v1/docs
@@ -44,7 +45,8 @@ Post an order as a shop system would; its invitation is sent within seconds:
     -d "{body.replace('"', '\\"')}"
 
 Then open the mailbox, click the review link in the invitation and write your review.
-It appears on the public profile at once. Stop with Ctrl-C.
+It appears on the public profile at once; log in to the dashboard to answer it.
+Stop with Ctrl-C.
 """
         )
         env = {

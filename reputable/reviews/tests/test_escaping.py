@@ -1,14 +1,16 @@
-"""Every user-supplied text is escaped on every page: shop reports, customer writes."""
+"""Every user-supplied text is escaped on every page: shop reports, customer writes, the shop's
+team replies."""
 
 import datetime as dt
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
-from reputable.conftest import MONDAY, ShopAccess, checkout
+from reputable.conftest import MONDAY, ShopAccess, checkout, join, person
 from reputable.invitations.models import Invitation
-from reputable.reviews.models import Product
+from reputable.reviews.models import Product, Review
 
 PAYLOADS = [
     "<script>alert('x')</script>",
@@ -46,11 +48,23 @@ def test_no_payload_is_live_on_the_form_the_profile_or_the_closed_page(
             f"product_{product.pk}_body": payload,
         },
     )
+    review = Review.objects.get()
+    responder = Client()
+    user = person("responder@alice-teas.example")
+    join(alice.shop, user, "responder")
+    responder.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    replied = responder.post(f"/dashboard/{alice.shop.slug}/reviews/{review.pk}", {"body": f"Reply {payload}"})
+    assert replied.status_code == 302
+    slug = alice.shop.slug
     pages = {
         "form": form_page,
         "edit form": client.get(link).content.decode(),
         "profile": profile_of(alice),
+        "review page": client.get(f"/s/{slug}/reviews/{review.pk}").content.decode(),
+        "product profile": client.get(f"/s/{slug}/", {"sku": "P-1"}).content.decode(),
         "unsubscribe": client.get(f"/u/{Invitation.objects.get().token}").content.decode(),
+        "inbox": responder.get(f"/dashboard/{slug}/reviews").content.decode(),
+        "dashboard review": responder.get(f"/dashboard/{slug}/reviews/{review.pk}").content.decode(),
     }
     now.move_to(MONDAY + dt.timedelta(days=30))
     pages["closed"] = client.get(link).content.decode()
@@ -59,6 +73,8 @@ def test_no_payload_is_live_on_the_form_the_profile_or_the_closed_page(
         for fragment in LIVE:
             assert fragment not in html, f"{fragment!r} is live on the {name} page"
     assert "&lt;" in pages["profile"]
+    for name in ("profile", "review page", "product profile", "inbox", "dashboard review"):
+        assert "Reply " + escape(payload) in pages[name], f"the reply is not shown as text on the {name} page"
 
 
 def profile_of(shop: ShopAccess) -> str:

@@ -83,6 +83,9 @@ def test_the_json_export_holds_every_review_published_and_removed(alice: ShopAcc
         "products": [
             {"sku": "TEA-1", "name": "Green tea", "gtin": "4006381333931", "rating": 5, "body": "Fresh leaves."}
         ],
+        "reply_body": None,
+        "reply_created_at": None,
+        "reply_updated_at": None,
     }
     assert items[1]["author"] == ""
 

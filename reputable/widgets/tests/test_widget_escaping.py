@@ -1,5 +1,6 @@
-"""Hostile text in every place a customer or a shop system can put it, through every widget,
-the structured data, the JSON and the profile: it stays text, nothing of it becomes markup."""
+"""Hostile text in every place a customer, a shop system or the shop's team can put it, through
+every widget, the structured data, the JSON and the profile: it stays text, nothing of it
+becomes markup."""
 
 import json
 import re
@@ -11,9 +12,11 @@ from xml.etree import ElementTree
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 
-from reputable.conftest import ShopAccess, write_review
+from reputable.conftest import ShopAccess, join, person, write_review
+from reputable.reviews.actions import reply_to_review
 
 PAYLOADS = [
     line
@@ -78,13 +81,21 @@ def payloads() -> list[str]:
     return PAYLOADS
 
 
+def reply_text(payload: str) -> str:
+    """The shop's reply to the review of `payload`, as stored (stripped, cut to its length)."""
+    return f"Re: {payload}"[:5000].strip()
+
+
 @pytest.fixture
 def hostile(alice: ShopAccess, now: Any, payloads: list[str]) -> ShopAccess:
     """One review per payload: as the reviewer's first name, the title, the text, the product's
-    name, SKU and brand, and the product review's text."""
+    name, SKU and brand, and the product review's text; and the shop's reply to it (written
+    by the action: how it is shown is what this file tests)."""
+    responder = person("responder@alice-teas.example")
+    join(alice.shop, responder, "responder")
     for n, payload in enumerate(payloads):
         sku = payload[:100] if payload.strip() == payload else f"SKU-{n}"
-        write_review(
+        review = write_review(
             alice,
             f"x{n}",
             1 + n % 5,
@@ -94,6 +105,7 @@ def hostile(alice: ShopAccess, now: Any, payloads: list[str]) -> ShopAccess:
             product_details={sku: {"name": payload[:255], "brand": payload[:100]}},
             customer={"first_name": payload[:100]},
         )
+        reply_to_review(review=review, body=reply_text(payload), author=responder, now=timezone.now())
     return alice
 
 
@@ -127,6 +139,7 @@ def shown_everywhere(hostile: ShopAccess, payloads: list[str]) -> None:
         shown += html
     for payload in payloads[:50]:  # and it is shown, as text
         assert html_text(payload[:120]) in shown or payload.strip() != payload
+        assert html_text(reply_text(payload)) in shown
 
 
 def html_text(text: str) -> str:
@@ -144,17 +157,19 @@ def structured_data_whole(hostile: ShopAccess) -> None:
         review = product.reviews.get()
         assert data["review"][0]["reviewBody"] == review.body
         assert data["review"][0]["author"]["name"] == (review.review.author_name or "Anonymous")
+        assert data["review"][0]["comment"]["text"] == review.review.reply.body
         assert "</script" not in block.lower() and "<!--" not in block
 
 
 def json_as_written(hostile: ShopAccess, payloads: list[str]) -> None:
     client, slug = Client(), hostile.shop.slug
-    titles = []
+    titles, replies = [], []
     for page in range(1, -(-len(payloads) // 20) + 1):
-        titles += [
-            r["title"] for r in client.get(f"/w/{slug}/reviews.json", {"limit": 20, "page": page}).json()["reviews"]
-        ]
+        reviews = client.get(f"/w/{slug}/reviews.json", {"limit": 20, "page": page}).json()["reviews"]
+        titles += [r["title"] for r in reviews]
+        replies += [r["reply"]["body"] for r in reviews]
     assert sorted(titles) == sorted(p[:120].strip() for p in payloads)
+    assert sorted(replies) == sorted(reply_text(p) for p in payloads)
 
 
 def test_the_seal_image_stays_well_formed_xml_with_a_hostile_shop_name(alice: ShopAccess, payloads: list[str]) -> None:

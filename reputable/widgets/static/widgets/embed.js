@@ -3,9 +3,10 @@
 // It defines no globals, sets no cookies, uses no storage, and only talks to the host it came from.
 const base = new URL("./", import.meta.url);
 const options = ["lang", "theme", "limit"];
-let sheet;
-const styles = () =>
-  (sheet ??= fetch(new URL("widgets.css", base), { credentials: "omit" })
+// Style sheets by path, each fetched once: the widgets' own and each shop's brand colour.
+const sheets = {};
+const sheet = (path) =>
+  (sheets[path] ??= fetch(new URL(path, base), { credentials: "omit" })
     .then((r) => r.text())
     .then((text) => {
       const s = new CSSStyleSheet();
@@ -30,7 +31,8 @@ function query(el) {
 
 async function show(el, content) {
   const root = el.shadowRoot ?? el.attachShadow({ mode: "open" });
-  root.adoptedStyleSheets = [await styles()];
+  const brand = `${encodeURIComponent(el.getAttribute("shop"))}/brand.css`;
+  root.adoptedStyleSheets = await Promise.all(["widgets.css", brand].map(sheet));
   root.replaceChildren(content);
 }
 
