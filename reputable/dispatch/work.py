@@ -100,6 +100,10 @@ class Kind(abc.ABC):
     def release(self, items: Sequence[Any]) -> None:
         """Give back claimed rows that this dispatcher will not do."""
 
+    def settle(self) -> None:  # noqa: B027 - most kinds keep nothing between rows
+        """Write what the kind keeps in memory between rows (counts), when the dispatcher idles
+        or stops; a kind may also do it when it claims its next batch."""
+
     def retry_delay(self, attempts: int) -> dt.timedelta | None:
         """The wait after the `attempts`-th failure in a row, or None to give up."""
         if attempts >= settings.DISPATCH_MAX_ATTEMPTS:
@@ -220,7 +224,10 @@ class Worker:
         """Give back every claimed row not done yet (when stopping)."""
         for kind in self.kinds:
             self.release(kind)
+            kind.settle()
 
     def idle(self) -> None:
-        """Nothing is due: close what is kept open between rows."""
+        """Nothing is due: write what the kinds keep, close what is kept open between rows."""
+        for kind in self.kinds:
+            kind.settle()
         self.mail.close()
