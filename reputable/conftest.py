@@ -30,6 +30,9 @@ from reputable.dispatch.management.commands.dispatch import Command as DispatchC
 from reputable.shops.actions import create_shop
 from reputable.shops.models import Shop
 
+# The browser tests' fixtures (Chromium, axe-core): see the module.
+pytest_plugins = ["reputable.tests.browser"]
+
 # No timing assertions in tests: a slow first holiday lookup is not a failure.
 hypothesis_settings.register_profile("reputable", deadline=None, database=None)
 hypothesis_settings.load_profile("reputable")

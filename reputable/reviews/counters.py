@@ -2,8 +2,8 @@
 
 `add()` is called in the transaction of the write it counts (so a counter never drifts from
 what happened; the one exception, messages sent, is counted per claimed batch by the
-dispatcher, see reputable.invitations.dispatch) and adds to one row per metric and day (UTC, the day it happened), in one
-statement however many metrics change. `totals()` and `per_day()` read them back for a span
+dispatcher, see reputable.invitations.dispatch) and adds to one row per metric and day (UTC,
+the day it happened), in one statement however many metrics change. `totals()` and `per_day()` read them back for a span
 of days, in one query each.
 
 Metrics (names are `<what>` or `<what>.<part>`):

@@ -1,11 +1,14 @@
 """What the browser tests share: Debian's Chromium through Playwright, and axe-core.
 
 A test module calls `require_chromium()` at import time: without Chromium it is skipped,
-unless REPUTABLE_REQUIRE_BROWSER is set (as in CI), where that is an error.
+unless REPUTABLE_REQUIRE_BROWSER is set (as in CI), where that is an error. The fixtures
+here (a plugin of reputable/conftest.py) give it a `browser`, or its own browser made with
+`launch()` that depends on `sync_database_calls`.
 """
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +42,23 @@ def axe_violations(frame: Any, *, disabled: tuple[str, ...] = ()) -> list[str]:
         options,
     )
     return [f"{frame.url}: {line}" for line in found]
+
+
+@pytest.fixture(scope="module")
+def sync_database_calls() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop on this thread; the test's own database
+    calls (and the database flush after each test) are still plain synchronous ones."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(sync_database_calls: None) -> Iterator[Any]:
+    """Headless Chromium for the module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

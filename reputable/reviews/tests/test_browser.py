@@ -1,7 +1,5 @@
 """The review form in a real headless Chromium, used as a customer would, keyboard included."""
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,37 +8,13 @@ import pytest
 from reputable.conftest import ShopAccess, checkout
 from reputable.invitations.models import Invitation
 from reputable.reviews.models import Review
+from reputable.tests.browser import require_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+require_chromium()
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REPUTABLE_REQUIRE_BROWSER"):
-        raise RuntimeError(f"no Chromium at {CHROMIUM}: install Debian's chromium package")
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def sync_database_calls() -> Iterator[None]:
-    # Playwright's sync API keeps an event loop on this thread; the test's own database
-    # calls (and the database flush after each test) are still plain synchronous ones.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

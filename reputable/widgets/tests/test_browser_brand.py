@@ -27,7 +27,6 @@ from reputable.widgets.tests.test_browser_widgets import (
 browser = harness.browser
 reputable = harness.reputable
 shop_site = harness.shop_site
-sync_database_calls = harness.sync_database_calls
 visit = harness.visit
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,8 +10,6 @@ runs (in a visit of its own), on any axe-core violation.
 """
 
 import html
-import os
-import shutil
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,13 +22,10 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 
 from reputable.conftest import ShopAccess, free_port, write_review
+from reputable.tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from reputable.tests.browser import axe_violations as document_violations
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REPUTABLE_REQUIRE_BROWSER"):
-        raise RuntimeError(f"no Chromium at {CHROMIUM}: install Debian's chromium package")
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import (  # noqa: E402
     Browser,
@@ -45,7 +40,6 @@ from playwright.sync_api import (  # noqa: E402
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DATA = Path(__file__).resolve().parent / "data"
-AXE = (DATA / "axe.min.js").read_text()
 ELEMENTS = (DATA / "elements.js").read_text()
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "xss_payloads.txt"
 SHOP_HOST = "shop.test"
@@ -124,26 +118,14 @@ def shop_site() -> Iterator[ShopSite]:
         server.server_close()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sync_database_calls() -> Iterator[None]:
-    # Playwright's sync API keeps an event loop on this thread; the test's own database
-    # calls (and the database flush after each test) are still plain synchronous ones.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.fixture(scope="module")
-def browser(live_server: Any, shop_site: ShopSite) -> Iterator[Browser]:
+def browser(live_server: Any, shop_site: ShopSite, sync_database_calls: None) -> Iterator[Browser]:
     reputable = f"http://{REPUTABLE_HOST}:{live_server.thread.port}"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
+                *CHROMIUM_ARGS,
                 # Both names are this machine; no other name resolves, so nothing leaves it.
                 f"--host-resolver-rules=MAP {SHOP_HOST} 127.0.0.1, MAP {REPUTABLE_HOST} 127.0.0.1, MAP * ~NOTFOUND",
                 # Secure contexts, as over https in production (where COOP applies, for one).
@@ -318,20 +300,10 @@ def assert_none(found: list[str]) -> None:
 
 
 def axe_violations(frame: Frame) -> list[str]:
-    """axe-core's violations in one document, its open shadow roots included, as
-    "url: rule: target (what to fix)" lines. A widget's frame is part of the shop's page, not
-    a page of its own: that a page has a level-one heading is the shop's affair."""
-    if not frame.evaluate("() => typeof axe === 'object'"):
-        frame.evaluate(AXE)  # through the DevTools protocol: the page's CSP does not apply
-    options: dict[str, Any] = {"iframes": False, "resultTypes": ["violations"]}
-    if frame.parent_frame is not None:
-        options["rules"] = {"page-has-heading-one": {"enabled": False}}
-    found = frame.evaluate(
-        """async (options) => (await axe.run(document, options)).violations.flatMap((v) =>
-          v.nodes.map((n) => `${v.id}: ${JSON.stringify(n.target)} (${n.failureSummary})`))""",
-        options,
-    )
-    return [f"{frame.url}: {line}" for line in found]
+    """axe-core's violations in one document (see reputable.tests.browser). A widget's frame
+    is part of the shop's page, not a page of its own: that a page has a level-one heading is
+    the shop's affair."""
+    return document_violations(frame, disabled=("page-has-heading-one",) if frame.parent_frame else ())
 
 
 def every_axe_violation(seen: Visit) -> list[str]:
