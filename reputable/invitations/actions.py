@@ -15,7 +15,7 @@ from reputable.events.models import Event, EventType
 from reputable.invitations.describe import sample_message
 from reputable.invitations.models import Invitation, InvitationRule, MessageKind, MessageTemplate, Suppression
 from reputable.lib import sql
-from reputable.lib.emails import PlaceholderError, check_placeholders, normalise_address
+from reputable.lib.emails import PlaceholderError, check_placeholders, normalise_address, one_line
 from reputable.lib.tokens import new_tokens
 from reputable.reviews import counters
 from reputable.shops.models import Shop
@@ -134,14 +134,22 @@ class InvitationPlanner:
             Invitation.objects.filter(pk__in=self.to_cancel).cancel()
 
 
-def suppress_address(*, email: str, reason: str, shop: Shop | None) -> Suppression:
+def suppress_address(*, email: str, reason: str, shop: Shop | None, detail: str = "", source: str = "") -> Suppression:
     """Nothing more goes to `email` from `shop` (from any shop when `shop` is None), at once.
+
+    The one write path of suppressions: an unsubscription, the shop's own entry (dashboard,
+    API), a hard bounce or a complaint (the providers' webhooks and `reputable bounces`, for
+    every shop). `detail` says why as the provider or the DSN put it (cut to what the column
+    holds); `source` where it came from (see Suppression.source). Idempotent: an address
+    already suppressed keeps its first reason and detail, and is counted once.
 
     Raises AddressError for an address no message could carry (nothing to suppress).
     """
     email = normalise_address(email)
+    limit = Suppression._meta.get_field("detail").max_length or 0
+    defaults = {"reason": reason, "detail": one_line(detail)[:limit], "source": source}
     with db_transaction.atomic():
-        suppression, created = Suppression.objects.get_or_create(shop=shop, email=email, defaults={"reason": reason})
+        suppression, created = Suppression.objects.get_or_create(shop=shop, email=email, defaults=defaults)
         pending = Invitation.objects.filter(email=email)
         if shop is not None:
             pending = pending.filter(shop=shop)

@@ -164,6 +164,8 @@ class SuppressionIn(Schema):
 class SuppressionOut(Schema):
     email: str
     reason: str
+    detail: str  # what the provider or the DSN said of a bounce or complaint; blank otherwise
+    source: str
     created_at: dt.datetime
 
 
@@ -178,4 +180,5 @@ def list_suppressions(request: HttpRequest) -> Any:
     summary="Record an objection the shop received itself",
 )
 def create_suppression(request: HttpRequest, payload: SuppressionIn) -> Status[Suppression]:
-    return Status(201, suppress_address(email=payload.email, reason=Suppression.Reason.MANUAL, shop=shop_of(request)))
+    added = suppress_address(email=payload.email, reason=Suppression.Reason.MANUAL, shop=shop_of(request), source="api")
+    return Status(201, added)

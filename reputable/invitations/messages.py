@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from reputable.invitations import verp
 from reputable.invitations.models import Invitation, MessageKind
 from reputable.lib.emails import PLACEHOLDERS, Email, as_html, fill_placeholders, message_id, prebuilt
 from reputable.shops.models import Shop
@@ -163,6 +164,7 @@ def describe(letter: Letter, language: str, subject: str, text: str, html: str, 
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Content-Language": language,
         },
+        return_path=verp.return_path(letter.invitation_id),
     )
 
 

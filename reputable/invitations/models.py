@@ -310,6 +310,12 @@ class Suppression(models.Model):
     )
     email = models.EmailField()
     reason = models.CharField(max_length=16, choices=Reason.choices)
+    # What the provider or the DSN said, shown to the merchant ("550 5.1.1 user unknown
+    # (Postmark HardBounce)"); blank for an unsubscription or a shop's own entry.
+    detail = models.CharField(max_length=500, blank=True, default="")
+    # Where it came from: "unsubscribe", "dashboard", "api", "dsn" (`reputable bounces`), or
+    # the email provider's webhook ("postmark", "amazon_ses", ...).
+    source = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = SuppressionQuerySet.as_manager()

@@ -36,6 +36,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return invitation
     done = request.method == "POST"
     if done:
-        suppress_address(email=invitation.email, reason=Suppression.Reason.UNSUBSCRIBED, shop=invitation.shop)
+        suppress_address(
+            email=invitation.email, reason=Suppression.Reason.UNSUBSCRIBED, shop=invitation.shop, source="unsubscribe"
+        )
     with translation.override(invitation_language(invitation)):
         return render(request, "invitations/unsubscribe.html", {"shop": invitation.shop, "done": done})

@@ -142,6 +142,9 @@ class Email:
     sender_name: str = ""  # the From header's display name; the address is DEFAULT_FROM_EMAIL
     reply_to: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)  # Message-ID, List-Unsubscribe, ...
+    # The envelope sender (where bounces go: an invitation's VERP address, see
+    # reputable.invitations.verp); DEFAULT_FROM_EMAIL when empty.
+    return_path: str = ""
 
     def header_items(self) -> list[tuple[str, str]]:
         """Every header the message carries but Date and the MIME ones, in order, cleaned."""
@@ -173,7 +176,8 @@ def django_message(description: Email) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=headers.pop("Subject"),
         body=description.text,
-        from_email=headers.pop("From"),
+        # The envelope sender; Django writes the From header from `headers`.
+        from_email=description.return_path or headers["From"],
         to=[headers.pop("To")],
         reply_to=[reply_to] if reply_to else [],
         headers=headers,
@@ -207,7 +211,7 @@ def prebuilt(description: Email, *, date: str) -> EmailMultiAlternatives:
         subject=headers["Subject"],
         body=description.text,
         # The envelope sender; the From header, with the display name, is in the bytes.
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=description.return_path or settings.DEFAULT_FROM_EMAIL,
         to=[description.to],
         reply_to=[description.reply_to] if description.reply_to else [],
         headers={"From": headers["From"], **extra},
