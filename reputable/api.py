@@ -8,6 +8,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from reputable.events.api import router as events_router
 from reputable.invitations.api import router as invitations_router
 from reputable.lib.api import ApiError, FieldError, field_errors, invalid_fields
+from reputable.moderation.api import router as disputes_router
+from reputable.privacy.api import router as privacy_router
 from reputable.reviews.api import public_router
 from reputable.reviews.api import router as reviews_router
 from reputable.shops.access import ApiKeyAuth
@@ -28,6 +30,8 @@ api.add_router("/", invitations_router)
 api.add_router("/", reviews_router)
 api.add_router("/", public_router)
 api.add_router("/", exports_router)
+api.add_router("/", privacy_router)
+api.add_router("/", disputes_router)
 
 
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:

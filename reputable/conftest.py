@@ -117,6 +117,7 @@ class SmtpSink:
     host: str
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)  # each message's envelope sender (MAIL FROM)
     # Replies to give instead of accepting, one per incoming message, e.g. "451 try later".
     refusals: list[str] = field(default_factory=list)
     received: threading.Event = field(default_factory=threading.Event)
@@ -126,6 +127,7 @@ class SmtpSink:
             return self.refusals.pop(0)
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
+        self.senders.append(envelope.mail_from)
         self.received.set()
         return "250 Message accepted"
 
@@ -274,6 +276,14 @@ def xss_payloads() -> list[str]:
         return lines.read().splitlines()
 
 
+def as_published(text: str, language: str = "de") -> str:
+    """`text` as a review in `language` (Alice's shop's) publishes it: the checks at submission
+    mask the e-mail addresses, phone numbers and IBANs that some hostile payloads hold."""
+    from reputable.reviews.screening import screen
+
+    return screen({"text": text}, language).published["text"]
+
+
 def wsgi_call(
     path: str, *, method: str = "GET", body: bytes = b"", headers: dict[str, str] | None = None
 ) -> tuple[str, dict[str, str], bytes]:
@@ -368,3 +378,12 @@ def team(alice: ShopAccess, charlie: ShopAccess) -> Team:
     outsider = person("charlie@charlie-gadgets.example")
     join(charlie.shop, outsider, "owner")
     return Team(alice=owner, bob=bob, charlie=outsider)
+
+
+def moderator(email: str) -> Any:
+    """Platform staff (not of any shop) with the moderation.moderator permission."""
+    from django.contrib.auth.models import Permission
+
+    user = person(email)
+    user.user_permissions.add(Permission.objects.get(codename="moderator", content_type__app_label="moderation"))
+    return user

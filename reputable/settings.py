@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "reputable.reviews",
     "reputable.widgets",
     "reputable.dashboard",
+    "reputable.privacy",
+    "reputable.moderation",
     # Accounts: sign-up, email verification, password reset, login throttling, TOTP.
     "allauth",
     "allauth.account",
@@ -179,6 +181,26 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # its reviews work).
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
 
+# --- Bounces and complaints ----------------------------------------------------------------------
+# For plain SMTP: the envelope sender of invitations becomes bounces+<tag>@domain of this address
+# (VERP, see reputable/invitations/verp.py), where `reputable bounces` reads the DSNs. Empty: off.
+BOUNCE_ADDRESS = env.str("BOUNCE_ADDRESS", default="")
+# The providers' tracking webhooks under /anymail/<provider>/tracking/ (reputable/invitations/
+# bounces.py), each verified as django-anymail verifies it. Only keys that are set are given:
+# a webhook without its credential refuses every post (an empty HMAC key would verify anything).
+ANYMAIL = {
+    name: value
+    for name, value in {
+        # "user:password" in the webhook URL (Amazon SES, Postmark, Brevo, SendGrid); a
+        # comma-separated list while rotating.
+        "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+        "POSTAL_WEBHOOK_KEY": env.str("POSTAL_WEBHOOK_KEY", default=""),  # the public key, base64, no PEM lines
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str("SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""),
+    }.items()
+    if value
+}
+
 # --- Accounts (django-allauth) -------------------------------------------------------------------
 # People log in with their email address; an address is verified before its first login.
 AUTHENTICATION_BACKENDS = [
@@ -255,3 +277,10 @@ LOGGING = {
 ALLOW_SHOP_CREATION = env.bool("ALLOW_SHOP_CREATION", default=True)
 # Whether anyone may sign up at /accounts/signup/ (team invitations still work when off).
 ALLOW_SIGNUP = env.bool("ALLOW_SIGNUP", default=True)
+
+# Moderation: how many disputes a shop may have open at once, per 100 of its published
+# reviews (rounded up, at least one), so that disputing is for the exception.
+DISPUTES_PER_100_REVIEWS = env.int("DISPUTES_PER_100_REVIEWS", default=5)
+# The public notice form (reputable/moderation/notices.py): notices per hour from one client
+# address, and to one email address; past it, 429 until the hour ends.
+NOTICES_PER_HOUR = env.int("NOTICES_PER_HOUR", default=5)

@@ -32,6 +32,7 @@ View = Callable[..., HttpResponse]
 SECTIONS = [
     ("dashboard-overview", _("Overview"), Role.VIEWER),
     ("dashboard-inbox", _("Reviews"), Role.VIEWER),
+    ("dashboard-disputes", _("Disputes"), Role.VIEWER),
     ("dashboard-pipeline", _("Invitations"), Role.VIEWER),
     ("dashboard-rules", _("Rules"), Role.VIEWER),
     ("dashboard-templates", _("Emails"), Role.VIEWER),
@@ -39,6 +40,7 @@ SECTIONS = [
     ("dashboard-settings", _("Settings"), Role.VIEWER),
     ("dashboard-team", _("Team"), Role.VIEWER),
     ("dashboard-notifications", _("Notifications"), Role.VIEWER),
+    ("dashboard-privacy", _("Privacy"), Role.MANAGER),
 ]
 
 

@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from reputable.dashboard.views import (
     analytics,
+    disputes,
     home,
     inbox,
     messages,
@@ -19,10 +20,12 @@ from reputable.dashboard.views import (
     team,
     wording,
 )
+from reputable.privacy import views as privacy
 
 shop_urls = [
     *home.shop_urls,
     *inbox.urls,
+    *disputes.urls,
     *messages.urls,
     *pipeline.urls,
     *rules.urls,
@@ -31,6 +34,7 @@ shop_urls = [
     *settings.urls,
     *team.urls,
     *notifications.shop_urls,
+    *privacy.urls,
 ]
 
 urlpatterns = [

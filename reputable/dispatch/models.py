@@ -1,7 +1,7 @@
 from typing import ClassVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from reputable.dispatch.leases import Leased, LeasedQuerySet
@@ -16,6 +16,20 @@ class OutboxQuerySet(LeasedQuerySet["OutboxItem"]):
     def record_done(self, claim_id: str, *, now: object) -> int:
         return self.filter(claim_id=claim_id, status=self.pending).update(
             status=OutboxItem.Status.DONE, done_at=now, claimed_until=None, claim_id="", last_error=""
+        )
+
+    def erase(self) -> int:
+        """The personal data these rows carry was erased (reputable.privacy): their payload goes,
+        and one not sent yet never will be. Rows erased before are left alone."""
+        unsent = Q(status=self.pending)
+        return self.exclude(payload={}).update(
+            payload={},
+            status=Case(When(unsent, then=Value(self.failed)), default=F("status")),
+            last_error=Case(
+                When(unsent, then=Value("erased before it was sent")),
+                default=F("last_error"),
+                output_field=models.TextField(),
+            ),
         )
 
 

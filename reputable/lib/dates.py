@@ -7,6 +7,7 @@ of a week costs.
 """
 
 import bisect
+import calendar
 import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -144,3 +145,12 @@ def add_delay(
     else:
         raise ValueError(f"unknown delay unit {unit!r}")
     return _at_wall_time(day, time_of_day or local.time().replace(tzinfo=None), tz)
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """`moment` plus whole calendar months, the day clipped to the month's last (31 January
+    plus one month is 28 or 29 February): how the law counts "one month" and "six months"."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last))

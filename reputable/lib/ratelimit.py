@@ -7,6 +7,9 @@ FAILED_ATTEMPTS_LIMIT failures the address gets 429 with Retry-After until its w
 Only a failure counts, and only a failure reads the count: a valid key or link never touches
 the cache, so it is not slowed (the keys and tokens are too long to guess anyway; this keeps
 scanners and scripts gone wrong from hammering the database).
+
+`used()` counts every use instead, for a form anyone may send (the notice form): per kind,
+per who, with its own limit and window.
 """
 
 import time
@@ -33,10 +36,22 @@ class Window:
 
 
 def _window(kind: str, request: HttpRequest) -> Window:
-    length = settings.FAILED_ATTEMPTS_WINDOW
+    return _fixed_window(f"failures:{kind}:{client_address(request)}", settings.FAILED_ATTEMPTS_WINDOW)
+
+
+def _fixed_window(name: str, length: int) -> Window:
     now = int(time.time())
     start = now - now % length
-    return Window(f"failures:{kind}:{client_address(request)}:{start}", start + length - now)
+    return Window(f"{name}:{start}", start + length - now)
+
+
+def _count(window: Window, length: int) -> int:
+    cache.add(window.key, 0, timeout=length + 1)
+    try:
+        return cache.incr(window.key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(window.key, 1, timeout=length + 1)
+        return 1
 
 
 def failed(kind: str, request: HttpRequest) -> int | None:
@@ -45,11 +60,7 @@ def failed(kind: str, request: HttpRequest) -> int | None:
     Returns None while the address is within the limit, else the seconds until it may try again.
     """
     window = _window(kind, request)
-    cache.add(window.key, 0, timeout=settings.FAILED_ATTEMPTS_WINDOW + 1)
-    try:
-        count = cache.incr(window.key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(window.key, count := 1, timeout=settings.FAILED_ATTEMPTS_WINDOW + 1)
+    count = _count(window, settings.FAILED_ATTEMPTS_WINDOW)
     return window.retry_after if count > settings.FAILED_ATTEMPTS_LIMIT else None
 
 
@@ -58,3 +69,11 @@ def blocked(kind: str, request: HttpRequest) -> int | None:
     window = _window(kind, request)
     count = cache.get(window.key, 0)
     return window.retry_after if count >= settings.FAILED_ATTEMPTS_LIMIT else None
+
+
+def used(kind: str, who: str, *, limit: int, seconds: int) -> int | None:
+    """Count one use of something every use of which counts (a notice sent), by `who` (an
+    address, a hashed email): None while within `limit` uses per window of `seconds`, else the
+    seconds until the window ends."""
+    window = _fixed_window(f"uses:{kind}:{who}", seconds)
+    return window.retry_after if _count(window, seconds) > limit else None

@@ -1,7 +1,8 @@
 """Writing reviews: publication at once, edits within the window, summaries in step."""
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -16,8 +17,16 @@ from reputable.invitations.messages import language_for
 from reputable.invitations.models import Invitation, Suppression
 from reputable.lib import pagecache
 from reputable.lib.text import unix_line_ends, validate_paragraphs
-from reputable.reviews import counters
-from reputable.reviews.models import Product, ProductReview, Reply, Review, ReviewMessage, ReviewRevision
+from reputable.reviews import counters, screening
+from reputable.reviews.models import (
+    Product,
+    ProductReview,
+    RemovalOrigin,
+    Reply,
+    Review,
+    ReviewMessage,
+    ReviewRevision,
+)
 from reputable.reviews.summaries import count_rating
 from reputable.shops.access import members_at_least
 from reputable.shops.models import Membership
@@ -67,11 +76,14 @@ def author_name(invitation: Invitation, name_display: str) -> str:
 
 
 def _publish(invitation: Invitation, data: ReviewInput, now: dt.datetime) -> Review:
+    # Published at once whatever the checks find: they mask or flag, never hold back.
+    data, screened = _screen(data, language_for(invitation.locale, invitation.shop), now)
     review = Review.objects.create(
         shop=invitation.shop,
         invitation=invitation,
         transaction=invitation.transaction,
         **{f: getattr(data, f) for f in Review.WRITTEN_FIELDS},
+        **screened,
         author_name=author_name(invitation, data.name_display),
         locale=invitation.locale,
         created_at=now,
@@ -107,7 +119,10 @@ def _edit(review: Review, invitation: Invitation, data: ReviewInput, now: dt.dat
     proposed = _content(data, data.products)
     if proposed == before:
         return  # the same form sent twice
-    ReviewRevision.objects.create(review=review, content=before, created_at=now)
+    # The revision keeps what the reviewer wrote where the published text masked it.
+    kept = {"original": review.original} if review.original else {}
+    ReviewRevision.objects.create(review=review, content=before | kept, created_at=now)
+    data, screened = _screen(data, language_for(review.locale, review.shop), now, review)
     day = review.created_at.date()
     if data.rating != review.rating:
         count_rating(shop=review.shop, product=None, day=day, stars=review.rating, change=-1)
@@ -125,10 +140,15 @@ def _edit(review: Review, invitation: Invitation, data: ReviewInput, now: dt.dat
     _set_product_reviews(review, data.products)
     for f in Review.WRITTEN_FIELDS:
         setattr(review, f, getattr(data, f))
+    for f, value in screened.items():
+        setattr(review, f, value)
     review.author_name = author_name(invitation, data.name_display)
     review.updated_at = now
     review.save()
     pagecache.changed(review.shop.slug)
+    from reputable.moderation.actions import review_edited  # moderation builds on this module
+
+    review_edited(review=review, now=now)  # a dispute's history shows the change
 
 
 def _set_product_reviews(review: Review, ratings: dict[int, tuple[int, str]]) -> None:
@@ -140,6 +160,64 @@ def _set_product_reviews(review: Review, ratings: dict[int, tuple[int, str]]) ->
     day = review.created_at.date()
     for pid, (stars, _text) in ratings.items():
         count_rating(shop=review.shop, product=products[pid], day=day, stars=stars, change=1)
+
+
+# --- the checks at submission (reputable.reviews.screening) ----------------------------------
+
+
+def _screen(
+    data: ReviewInput, language: str, now: dt.datetime, review: Review | None = None
+) -> tuple[ReviewInput, dict[str, Any]]:
+    """`data` as it is published (contact and bank details masked, in the review's language) and
+    the review's screening fields: `original`, `automated`, `flagged_at`, `flag_cleared_at`.
+
+    On an edit, a text sent back as it is published stands for what the reviewer wrote before
+    (the form shows the published text), so it keeps its original. The word list flags anew
+    when the edit brings a listed word that was not there (even after a moderator looked), and
+    the flag goes when no listed word is left.
+    """
+    written = _texts(data.title, data.body, {pid: body for pid, (_stars, body) in data.products.items()})
+    flagged_before: set[str] = set()
+    if review is not None:
+        before = _written(review)
+        published = _texts(review.title, review.body, {pr.product_id: pr.body for pr in review.product_reviews.all()})
+        written = {key: before[key] if text == published.get(key) else text for key, text in written.items()}
+        flagged_before = set(screening.screen(before, language).flagged_words)
+    result = screening.screen(written, language)
+    shown = result.published
+    longest = Review._meta.get_field("title").max_length or 0
+    if len(shown["title"]) > longest:  # a mark is longer than what it hides
+        shown["title"] = shown["title"][: longest - 1] + "…"
+    original = {key: text for key, text in written.items() if shown[key] != text}
+    fields: dict[str, Any] = {
+        "original": {key: original[key] for key in ("title", "body") if key in original}
+        | ({"products": products} if (products := _products_of(original)) else {}),
+        "automated": list(result.actions),
+    }
+    if not result.flagged:
+        fields |= {"flagged_at": None, "flag_cleared_at": None}
+    elif review is None or review.flagged_at is None or set(result.flagged_words) - flagged_before:
+        fields |= {"flagged_at": now, "flag_cleared_at": None}
+    published_products = {pid: (stars, shown[f"product:{pid}"]) for pid, (stars, _body) in data.products.items()}
+    return replace(data, title=shown["title"], body=shown["body"], products=published_products), fields
+
+
+def _texts(title: str, body: str, products: dict[int, str]) -> dict[str, str]:
+    """A review's texts as the checks read them, one key each."""
+    return {"title": title, "body": body} | {f"product:{pid}": text for pid, text in products.items()}
+
+
+def _products_of(texts: dict[str, str]) -> dict[str, str]:
+    return {key.removeprefix("product:"): text for key, text in texts.items() if key.startswith("product:")}
+
+
+def _written(review: Review) -> dict[str, str]:
+    """What the reviewer wrote: the published texts, and the original where one was masked."""
+    original = review.original
+    texts = _texts(review.title, review.body, {pr.product_id: pr.body for pr in review.product_reviews.all()})
+    kept = {key: original[key] for key in ("title", "body") if key in original}
+    kept |= {f"product:{pid}": text for pid, text in original.get("products", {}).items()}
+    return texts | {key: text for key, text in kept.items() if key in texts}
 
 
 # --- the private conversation between the shop and a reviewer --------------------------------
@@ -277,6 +355,8 @@ def reply_to_review(*, review: Review, body: str, author: User, now: dt.datetime
     with db_transaction.atomic():
         # Two team members replying at once queue here; the second one edits the first's reply.
         review = Review.objects.select_for_update(of=("self",)).select_related("shop", "invitation").get(pk=review.pk)
+        if not review.is_published:
+            raise ValidationError(_("This review is taken down, so it takes no reply."), code="taken_down")
         reply = Reply.objects.filter(review=review).first()
         if reply is None:
             reply = Reply.objects.create(review=review, body=body, author=author, created_at=now, updated_at=now)
@@ -317,3 +397,122 @@ def _tell_reviewer(review: Review, reply: Reply) -> None:
         shop=review.shop,
         sender_name=review.shop.display_sender,
     )
+
+
+# --- moderation: what a decision does to a review (reputable.moderation decides) -------------
+#
+# A review is never deleted and never edited by the shop. A moderator's decision, or the
+# reviewer, may take it down: restricted (hidden until the decision) or removed, each leaving
+# a public stub; or a passage redacted. Its ratings leave the summaries (the rating buckets)
+# in the same transaction as it leaves the public, and come back if it is reinstated, so the
+# averages always equal a count over the published reviews.
+
+REDACTED = "[…]"
+
+
+def _locked(review: Review) -> Review:
+    return Review.objects.select_for_update(of=("self",)).select_related("shop").get(pk=review.pk)
+
+
+def _count_ratings(review: Review, change: int) -> None:
+    """Put the review's shop and product ratings into the summaries (1) or take them out (-1)."""
+    day = review.created_at.date()
+    count_rating(shop=review.shop, product=None, day=day, stars=review.rating, change=change)
+    for rated in review.product_reviews.select_related("product"):
+        count_rating(shop=review.shop, product=rated.product, day=day, stars=rated.rating, change=change)
+
+
+def remove_review(*, review: Review, ground: str, origin: str, now: dt.datetime) -> Review:
+    """Take the review down for good, leaving its public stub ("removed on <date> ... Reason:
+    <ground>"): by a moderator's decision on a dispute or a notice, or at the reviewer's wish.
+    Nothing is deleted; removing a removed review changes nothing."""
+    if origin not in RemovalOrigin.values:
+        raise ValueError(f"unknown removal origin {origin!r}")
+    with db_transaction.atomic():
+        review = _locked(review)
+        if review.status == Review.Status.REMOVED:
+            return review
+        if review.status == Review.Status.PUBLISHED:
+            _count_ratings(review, -1)
+        review.status = Review.Status.REMOVED
+        review.removed_at, review.removal_ground, review.removal_origin = now, ground, origin
+        review.disputed_since = None
+        review.save(update_fields=["status", "removed_at", "removal_ground", "removal_origin", "disputed_since"])
+        counters.add(shop=review.shop, day=now.astimezone(dt.UTC).date(), metrics={f"reviews.removed.{ground}": 1})
+        if origin != RemovalOrigin.DISPUTE:
+            # An open dispute of the review has nothing left to decide. (Moderation builds on
+            # reviews, so it is imported here.)
+            from reputable.moderation.actions import close_disputes_of
+
+            close_disputes_of(review=review, origin=origin, now=now)
+        pagecache.changed(review.shop.slug)
+    return review
+
+
+def restrict_review(*, review: Review, now: dt.datetime) -> Review:
+    """Hide a published review at once until its decision (manifestly illegal content): its
+    stub says it is restricted pending a moderator's decision."""
+    with db_transaction.atomic():
+        review = _locked(review)
+        if review.status != Review.Status.PUBLISHED:
+            return review
+        _count_ratings(review, -1)
+        review.status, review.restricted_at = Review.Status.RESTRICTED, now
+        review.save(update_fields=["status", "restricted_at"])
+        pagecache.changed(review.shop.slug)
+    return review
+
+
+def reinstate_review(*, review: Review) -> Review:
+    """Show a restricted or removed review again: the decision kept it or redacted a passage,
+    or an appeal reversed its removal (the decisions keep the history)."""
+    with db_transaction.atomic():
+        review = _locked(review)
+        if review.status == Review.Status.PUBLISHED:
+            return review
+        if review.removed_at is not None:  # the removal is undone: it no longer counts
+            day = review.removed_at.astimezone(dt.UTC).date()
+            counters.add(shop=review.shop, day=day, metrics={f"reviews.removed.{review.removal_ground}": -1})
+        review.status = Review.Status.PUBLISHED
+        review.removed_at, review.removal_ground, review.removal_origin = None, "", ""
+        review.save(update_fields=["status", "removed_at", "removal_ground", "removal_origin"])
+        _count_ratings(review, 1)
+        pagecache.changed(review.shop.slug)
+    return review
+
+
+class PassageNotFound(ValueError):
+    """The passage to redact is not in the review's title, text or product texts."""
+
+
+def redact_review(*, review: Review, passage: str, ground: str, now: dt.datetime) -> Review:
+    """Replace `passage` by a mark wherever it occurs in the review (title, text, product texts);
+    the review stays (or becomes again) published, with a note that moderation redacted it.
+    What it said before is kept as a revision, for the moderators."""
+    passage = passage.strip()
+    with db_transaction.atomic():
+        review = _locked(review)
+        products = list(review.product_reviews.all())
+        texts = [review.title, review.body, *(rated.body for rated in products)]
+        if not passage or not any(passage in text for text in texts):
+            raise PassageNotFound(_("The passage is not in the review."))
+        before = {pr.product_id: (pr.rating, pr.body) for pr in products}
+        ReviewRevision.objects.create(review=review, content=_content(review, before), created_at=now)
+        review.title = review.title.replace(passage, REDACTED)
+        review.body = review.body.replace(passage, REDACTED)
+        for rated in products:
+            if passage in rated.body:
+                rated.body = rated.body.replace(passage, REDACTED)
+                rated.save(update_fields=["body"])
+        review.redacted_at, review.redaction_ground = now, ground
+        review.save(update_fields=["title", "body", "redacted_at", "redaction_ground"])
+        reinstate_review(review=review)
+        pagecache.changed(review.shop.slug)
+    return review
+
+
+def set_disputed(*, review: Review, since: dt.datetime | None) -> None:
+    """Label the review "in dispute since <date>" (an admissible dispute is open), or not."""
+    with db_transaction.atomic():
+        Review.objects.filter(pk=review.pk).update(disputed_since=since)
+        pagecache.changed(review.shop.slug)

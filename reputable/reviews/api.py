@@ -1,7 +1,7 @@
 """Reading reviews: `/api/v1/reviews` (API key) and the public summary (no key)."""
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from reputable.lib.api import Day, ErrorOut, invalid
 from reputable.lib.http import public_json
 from reputable.lib.text import Line
-from reputable.reviews import listing
+from reputable.reviews import listing, moderated
 from reputable.reviews.listing import BadParameter, encode_cursor
 from reputable.reviews.models import Product, ProductReview, Reply, Review
 from reputable.reviews.summaries import summarise
@@ -34,6 +34,13 @@ class ReviewFilters(Schema):
     limit: int = Field(default=50, ge=1, le=100)
 
 
+AUTOMATED = (
+    "What the checks at submission did to the review, automatically: `masked_email`, `masked_phone`, "
+    "`masked_iban` (the text shows a mark where they were), `flagged_words` (its wording sent it to a "
+    "moderator; nothing is hidden). Show it with the review."
+)
+
+
 class ProductRatingOut(Schema):
     sku: str
     name: str
@@ -47,7 +54,48 @@ class ReplyOut(Schema):
     updated_at: dt.datetime
 
 
-class ReviewOut(Schema):
+MODERATION = (
+    "`published`; a restricted (hidden pending a moderator's decision) or removed review is listed "
+    "in its place as its stub only: no text, no author."
+)
+
+
+class PublishedState(Schema):
+    """What a published review says of its moderation, to show with it."""
+
+    status: Literal["published"] = Field(description=MODERATION)
+    disputed_since: dt.datetime | None = Field(
+        description='An admissible dispute is open: show "In dispute since <date>" with the review'
+    )
+    redacted_at: dt.datetime | None = Field(
+        description="Moderation replaced a passage by […] (already in the text): show that, and why"
+    )
+    redaction_reason: str | None
+
+
+class StubOut(Schema):
+    """A restricted or removed review in its place (reputable.reviews.moderated.stub)."""
+
+    id: int
+    rating: int
+    created_at: dt.datetime
+    status: Literal["restricted", "removed"] = Field(description=MODERATION)
+    disputed_since: dt.datetime | None
+    restricted_at: dt.datetime | None
+    removed_at: dt.datetime | None
+    removal_origin: str | None = Field(description="`dispute`, `notice`, `reviewer` or `data_subject`")
+    removal_ground: str | None = Field(description="The ground's code, e.g. `not_a_customer`")
+    removal_reason: str | None = Field(description="The ground as the stub names it")
+
+
+class ProductStubOut(StubOut):
+    review_id: int
+    sku: str
+    name: str
+    gtin: str
+
+
+class ReviewOut(PublishedState):
     id: int
     rating: int
     delivery_rating: int | None
@@ -62,9 +110,10 @@ class ReviewOut(Schema):
     updated_at: dt.datetime
     products: list[ProductRatingOut]
     reply: ReplyOut | None = Field(description="The shop's public reply, if it answered")
+    automated: list[str] = Field(description=AUTOMATED)
 
 
-class ProductReviewOut(Schema):
+class ProductReviewOut(PublishedState):
     id: int
     review_id: int
     sku: str
@@ -75,11 +124,15 @@ class ProductReviewOut(Schema):
     author: str
     verified: bool
     created_at: dt.datetime
+    automated: list[str] = Field(description=AUTOMATED)
 
 
 class ReviewPage(Schema):
     kind: str
-    items: list[ReviewOut] | list[ProductReviewOut]
+    items: (
+        list[Annotated[ReviewOut | StubOut, Field(discriminator="status")]]
+        | list[Annotated[ProductReviewOut | ProductStubOut, Field(discriminator="status")]]
+    )
     next_cursor: str | None
 
 
@@ -119,15 +172,17 @@ def _page(rows: QuerySet[Any], filters: ReviewFilters, prefix: str) -> tuple[lis
 @router.get(
     "/reviews",
     response={200: ReviewPage, 422: ErrorOut},
-    summary="The shop's published reviews, newest first",
+    summary="The shop's reviews, newest first",
     description="`kind=shop` (default): shop reviews with their product ratings; `kind=product`: "
     "product ratings. Filter by `rating`, product `sku`, `since`/`until` (dates, UTC). Follow "
-    "`next_cursor` (pass it as `cursor`) for the next page.",
+    "`next_cursor` (pass it as `cursor`) for the next page. A review taken down by moderation "
+    "(`status` `restricted` or `removed`) is listed in its place as its stub: when and why, "
+    "without its text or author; remove it from wherever you show it.",
 )
 def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str, Any]:
     shop = shop_of(request)
     if filters.kind == "shop":
-        reviews = Review.objects.published().filter(shop=shop).select_related("transaction", "reply")
+        reviews = Review.objects.shown().filter(shop=shop).select_related("transaction", "reply")
         if filters.rating:
             reviews = reviews.filter(rating=filters.rating)
         if filters.sku:
@@ -144,13 +199,15 @@ def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[st
                     for pr in r.product_reviews.all()
                 ],
                 "reply": _reply_out(r.reply_or_none()),
+                "automated": r.automated,
+                **moderated.state(r),
             }
+            if r.is_published
+            else moderated.stub(r)
             for r in page
         ]
     else:
-        ratings = ProductReview.objects.filter(
-            review__shop=shop, review__status=Review.Status.PUBLISHED
-        ).select_related("product", "review")
+        ratings = ProductReview.objects.filter(review__shop=shop).select_related("product", "review")
         if filters.rating:
             ratings = ratings.filter(rating=filters.rating)
         if filters.sku:
@@ -160,15 +217,18 @@ def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[st
             {
                 "id": pr.pk,
                 "review_id": pr.review_id,
-                "sku": pr.product.sku,
-                "name": pr.product.name,
-                "gtin": pr.product.gtin,
+                **{f: getattr(pr.product, f) for f in ("sku", "name", "gtin")},
                 "rating": pr.rating,
                 "body": pr.body,
                 "author": pr.review.author_name,
                 "verified": pr.review.verified,
                 "created_at": pr.review.created_at,
+                "automated": pr.review.automated,
+                **moderated.state(pr.review),
             }
+            if pr.review.is_published
+            else moderated.stub(pr.review, stars=pr.rating)
+            | {"id": pr.pk, "review_id": pr.review_id, **{f: getattr(pr.product, f) for f in ("sku", "name", "gtin")}}
             for pr in page
         ]
     return {"kind": filters.kind, "items": items, "next_cursor": cursor}

@@ -20,6 +20,8 @@ Metrics (names are `<what>` or `<what>.<part>`):
 - reviews.<lang>                  reviews written, by language (see `language_of`)
 - reviews.source.<source>         reviews by where they came from (verified, imported)
 - reviews.after_reminder          reviews written after at least one reminder
+- reviews.removed.<ground>        reviews removed (and not reinstated), by the ground of the
+                                  removal (reputable.moderation.grounds), on the day removed
 - subratings.<name>.sum / .count  delivery and service ratings (their mean)
 - replies.<band>                  reviews that got their first public reply, by StarBand value
 - reply_hours.<band>.<bin>        hours from review to first reply, in bins (see REPLY_BINS)
@@ -208,6 +210,8 @@ def recount(*, shop: Shop) -> int:
         )
         for metric, n in metrics.items():
             days[(created_at.astimezone(dt.UTC).date(), metric)] += n
+    removed = Review.objects.filter(shop=shop, status=Review.Status.REMOVED)
+    by_day(removed, "removed_at", "reviews.removed.", part="removal_ground")
     replied = Review.objects.filter(shop=shop, replied_at__isnull=False)
     for created_at, replied_at, stars in replied.values_list("created_at", "replied_at", "rating"):
         assert replied_at is not None  # as filtered (for the type checker)

@@ -85,8 +85,10 @@ class InboxFilter:
         return bool(self.params())
 
     def reviews(self, shop: Shop) -> QuerySet[Review]:
-        """The shop's published reviews this filter lets through, in no order."""
-        rows = Review.objects.published().filter(shop=shop)
+        """The shop's reviews this filter lets through, in no order: published ones, and the
+        stubs of those moderation took down (the merchant sees what happened to them). No
+        condition on the status, so each filter's index serves it as it is."""
+        rows = Review.objects.shown().filter(shop=shop)
         if self.stars:
             rows = rows.filter(rating__in=self.stars)  # index review_by_stars
         if self.replied:

@@ -144,8 +144,15 @@ class Listing:
         rows: Any = self.product_reviews(product) if product else [] if sku else self.shop_reviews(shop)
         return product, Paginator(rows, per_page).get_page(self.page)
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether the reader asked for some reviews only (stars, words). A narrowed list shows
+        published reviews only, as its counts do; the whole list shows the stub of a restricted
+        or removed review in its place (a removal is never silent)."""
+        return bool(self.stars or self.q)
+
     def shop_reviews(self, shop: Shop) -> QuerySet[Review]:
-        rows = Review.objects.published().filter(shop=shop)
+        rows = (Review.objects.published() if self.narrowed else Review.objects.shown()).filter(shop=shop)
         if self.stars:
             rows = rows.filter(rating__in=self.stars)
         if self.q:
@@ -160,7 +167,9 @@ class Listing:
         )
 
     def product_reviews(self, product: Product) -> QuerySet[ProductReview]:
-        rows = ProductReview.objects.filter(product=product, review__status=Review.Status.PUBLISHED)
+        rows = ProductReview.objects.filter(product=product)
+        if self.narrowed:
+            rows = rows.filter(review__status=Review.Status.PUBLISHED)
         if self.stars:
             rows = rows.filter(rating__in=self.stars)
         if self.q:

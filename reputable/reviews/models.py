@@ -51,9 +51,30 @@ LANGUAGE = Language("locale")
 LANGUAGE_END = Substr("locale", 3, 1)
 
 
+class RemovalOrigin(models.TextChoices):
+    """What led to a review's removal, as its stub says."""
+
+    DISPUTE = "dispute"  # a decision on the shop's dispute
+    NOTICE = "notice"  # a decision on a notice from anyone (DSA Art. 16)
+    REVIEWER = "reviewer"  # the reviewer withdrew it
+    DATA_SUBJECT = "data_subject"  # the reviewer's erasure request
+
+
 class ReviewQuerySet(models.QuerySet["Review"]):
     def published(self) -> "ReviewQuerySet":
         return self.filter(status=Review.Status.PUBLISHED)
+
+    def flagged(self) -> "ReviewQuerySet":
+        """The moderators' queue: reviews the word list flagged that no moderator has looked at
+        yet, oldest first (the index review_flagged)."""
+        return self.filter(flagged_at__isnull=False, flag_cleared_at=None).order_by("flagged_at", "id")
+
+    def shown(self) -> "ReviewQuerySet":
+        """What lists show: published reviews, and the stubs of restricted and removed ones in
+        their place (a removal is never silent). That is every status, so no condition on it:
+        the lists' indexes (review_newest, review_by_stars, ...) serve it without reading a row
+        they do not return."""
+        return self.all()
 
 
 class Review(models.Model):
@@ -64,6 +85,9 @@ class Review(models.Model):
 
     class Status(models.TextChoices):
         PUBLISHED = "published"
+        # Hidden at once by a moderator (manifestly illegal content) until the decision; a stub
+        # says so. Its rating is out of the summaries meanwhile.
+        RESTRICTED = "restricted"
         REMOVED = "removed"  # only by a documented decision; leaves a public stub
 
     class NameDisplay(models.TextChoices):
@@ -93,6 +117,25 @@ class Review(models.Model):
     # shown with the review, and read by the inbox's filters without a join.
     replied_at = models.DateTimeField(null=True, blank=True)
     contacted_at = models.DateTimeField(null=True, blank=True)
+    # Moderation (reputable.moderation), shown with the review wherever it is shown: an
+    # admissible dispute open since; a passage redacted; the review removed (its stub says
+    # when and why: a ground of reputable.moderation.grounds, and what led to it).
+    disputed_since = models.DateTimeField(null=True, blank=True)
+    restricted_at = models.DateTimeField(null=True, blank=True)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redaction_ground = models.CharField(max_length=40, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal_ground = models.CharField(max_length=40, blank=True)
+    removal_origin = models.CharField(max_length=12, blank=True, choices=RemovalOrigin.choices)
+    # The checks at submission (reputable.reviews.screening), run on every write of the text:
+    # what the reviewer wrote, where the published text masks something ({"title", "body",
+    # "products": {product id: text}}, only the texts that differ; for moderators only, never
+    # in public, the API or exports); the codes of the automated actions, each disclosed with
+    # the review; when the word list sent it to a moderator, and when a moderator looked.
+    original = models.JSONField(default=dict, blank=True)
+    automated = models.JSONField(default=list, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    flag_cleared_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReviewQuerySet.as_manager()
 
@@ -111,6 +154,13 @@ class Review(models.Model):
             ),
             # and by language.
             models.Index(F("shop"), LANGUAGE, F("created_at").desc(), F("id").desc(), name="review_language"),
+            # Serves the moderators' queue of reviews the word list flagged (ReviewQuerySet.flagged):
+            # oldest first; small, as it holds only those no moderator has looked at yet.
+            models.Index(
+                fields=["flagged_at", "id"],
+                condition=Q(flagged_at__isnull=False, flag_cleared_at=None),
+                name="review_flagged",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,8 +186,16 @@ class Review(models.Model):
         return self.created_at + dt.timedelta(days=self.shop.edit_window_days)
 
     def is_editable(self, now: dt.datetime) -> bool:
-        """Within the edit window, or at any time once the shop has written to the reviewer."""
-        return self.contacted_at is not None or now < self.editable_until()
+        """Within the edit window, at any time once the shop has written to the reviewer or
+        while the review is in dispute (the reviewer may answer a complaint by changing it);
+        never once it is taken down."""
+        if self.status != Review.Status.PUBLISHED:
+            return False
+        return self.contacted_at is not None or self.disputed_since is not None or now < self.editable_until()
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Review.Status.PUBLISHED
 
 
 class ProductReview(models.Model):

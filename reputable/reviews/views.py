@@ -15,6 +15,7 @@ from reputable.invitations.describe import describe_invitations
 from reputable.invitations.messages import invitation_language
 from reputable.invitations.models import Invitation
 from reputable.invitations.views import invitation_of_link
+from reputable.moderation import transparency
 from reputable.reviews.actions import EditWindowClosed, author_name, submit_review
 from reputable.reviews.charts import over_time_svg
 from reputable.reviews.forms import ReviewForm
@@ -148,10 +149,11 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def review_page(request: HttpRequest, slug: str, review_id: int) -> HttpResponse:
-    """`/s/<slug>/reviews/<id>`: one review on a page of its own, for links from widgets and feeds."""
+    """`/s/<slug>/reviews/<id>`: one review on a page of its own, for links from widgets and feeds;
+    a restricted or removed review's stub in its place (no structured data for it)."""
     shop = public_shop(slug)
     review = get_object_or_404(
-        Review.objects.published().select_related("reply").prefetch_related("product_reviews__product"),
+        Review.objects.shown().select_related("reply").prefetch_related("product_reviews__product"),
         shop=shop,
         pk=review_id,
     )
@@ -160,7 +162,12 @@ def review_page(request: HttpRequest, slug: str, review_id: int) -> HttpResponse
         return render(
             request,
             "reviews/review_page.html",
-            {"shop": shop, "review": review, "language": language, "json_ld": structured.review(shop, review)},
+            {
+                "shop": shop,
+                "review": review,
+                "language": language,
+                "json_ld": structured.review(shop, review) if review.is_published else "",
+            },
         )
 
 
@@ -171,7 +178,8 @@ def how_reviews_work(request: HttpRequest, slug: str) -> HttpResponse:
     shop = public_shop(slug)
     language = _page_language(request)
     with translation.override(language):
-        summaries = summarise(shop=shop, today=timezone.now().date())
+        today = timezone.now().date()
+        summaries = summarise(shop=shop, today=today)
         return render(
             request,
             "reviews/how_reviews_work.html",
@@ -182,6 +190,7 @@ def how_reviews_work(request: HttpRequest, slug: str) -> HttpResponse:
                 "recent": Rating.of(summaries.last_12_months),
                 "all_time": Rating.of(summaries.all_time),
                 "contact": settings.CONTACT_EMAIL,
+                "figures": transparency.of_shop(shop=shop, today=today),
                 "language": language,
             },
         )

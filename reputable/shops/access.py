@@ -32,6 +32,7 @@ from reputable.invitations.models import Invitation, InvitationRule, MessageTemp
 from reputable.lib import ratelimit, sql
 from reputable.lib.api import ApiError, too_many_attempts
 from reputable.lib.tokens import TOKEN, hash_secret
+from reputable.moderation.models import Dispute
 from reputable.reviews.models import ReplyTemplate, Review, ReviewMessage
 from reputable.shops.models import ApiKey, Membership, Shop, TeamInvitation
 
@@ -104,6 +105,18 @@ def invitation_for_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("shop", "transaction").filter(token=token).first()
 
 
+def dispute_for_invitation(invitation: Invitation, dispute_id: int) -> Dispute:
+    """A dispute about the review of the invitation whose link the reviewer holds, once the
+    reviewer has a part in it: admitted, or acted on at once (a restriction). A dispute still
+    in triage, or closed there, was never the reviewer's business."""
+    dispute = get_object_or_404(
+        Dispute.objects.select_related("shop", "review"), review__invitation=invitation, pk=dispute_id
+    )
+    if dispute.admitted_at is None and not dispute.decisions.exists():
+        raise Http404
+    return dispute
+
+
 def membership_for_notification_token(token: str) -> Membership | None:
     """The membership whose notification emails' unsubscribe links carry `token`, or None."""
     if not TOKEN.fullmatch(token):
@@ -141,10 +154,11 @@ def public_logo(slug: str) -> bytes:
 
 @dataclass(frozen=True)
 class Grant:
-    """What an API key may do: act for `shop`, with `scopes` (`read`, `write`)."""
+    """What an API key (`key_id`) may do: act for `shop`, with `scopes` (`read`, `write`)."""
 
     shop: Shop
     scopes: frozenset[str]
+    key_id: int
 
 
 # The logo's bytes are not read on every API request: no endpoint shows them.
@@ -172,7 +186,7 @@ def grant_for_key(raw_key: str) -> Grant | None:
     now = timezone.now()
     if last_used is None or sql.to_datetime(last_used) <= now - LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
-    return Grant(_SHOP.instance(shop), frozenset(scopes.split()))
+    return Grant(_SHOP.instance(shop), frozenset(scopes.split()), key_id)
 
 
 class ApiKeyAuth(HttpBearer):
@@ -187,6 +201,7 @@ class ApiKeyAuth(HttpBearer):
         needed = "read" if request.method in READING else "write"
         if needed not in grant.scopes:
             raise ApiError(403, "forbidden", f"this API key lacks the {needed!r} scope")
+        request.api_key_id = grant.key_id  # type: ignore[attr-defined]
         return grant.shop
 
 
@@ -194,6 +209,11 @@ def shop_of(request: HttpRequest) -> Shop:
     """The shop an API request acts for: the only way API code finds its shop."""
     shop: Shop = request.auth  # type: ignore[attr-defined]
     return shop
+
+
+def api_key_of_request(request: HttpRequest) -> ApiKey:
+    """The API key a request came with (to record who asked for something), within its shop."""
+    return api_key_of(shop_of(request), request.api_key_id)  # type: ignore[attr-defined]
 
 
 # --- objects of a shop ------------------------------------------------------------------------
@@ -253,3 +273,7 @@ def suppression_of(shop: Shop, suppression_id: int) -> Suppression:
 
 def team_invitation_of(shop: Shop, invitation_id: int) -> TeamInvitation:
     return get_object_or_404(TeamInvitation, shop=shop, pk=invitation_id, accepted_at=None)
+
+
+def dispute_of(shop: Shop, dispute_id: int) -> Dispute:
+    return get_object_or_404(Dispute.objects.select_related("review"), shop=shop, pk=dispute_id)

@@ -22,6 +22,8 @@ from reputable.invitations.models import InvitationRule
 from reputable.lib import pagecache
 from reputable.lib.emails import normalise_address
 from reputable.lib.tokens import hash_secret, new_token
+from reputable.moderation.models import Deadline, Decision, Dispute, Entry, Evidence, Notice
+from reputable.privacy.models import RetentionRun
 from reputable.reviews.models import Review
 from reputable.shops.logos import encode_logo
 from reputable.shops.models import ApiKey, Membership, Shop, TeamInvitation
@@ -92,6 +94,7 @@ SETTINGS = frozenset(
         "brand_colour",
         "frequency_cap_days",
         "edit_window_days",
+        "retention_months",
         "logo",
     }
 )
@@ -144,6 +147,9 @@ def update_shop(*, shop: Shop, changes: Mapping[str, Any]) -> Shop:
     if updated:
         shop.save(update_fields=updated)
         pagecache.changed(shop.slug)  # its name, language, site, colour and logo show in widgets
+    if "retention_months" in values:
+        # A new period applies at the dispatcher's next pass, not only at the run's next day.
+        RetentionRun.objects.filter(shop=shop).update(due_at=django_timezone.now())
     return shop
 
 
@@ -266,10 +272,19 @@ def delete_shop(*, shop: Shop) -> None:
     """Delete `shop` with everything that is its: reviews, orders, invitations, team, keys.
 
     Reviews and events go first: they hold on to the invitations, orders, products and event
-    types they name (PROTECT), so that nothing else deletes those from under them.
+    types they name (PROTECT), so that nothing else deletes those from under them; before
+    them the moderation cases of its reviews, which hold on to the reviews (a decision never
+    deletes anything; the owner deleting the whole shop does).
     """
     with db_transaction.atomic():
-        Review.objects.filter(shop=shop).delete()
+        reviews = Review.objects.filter(shop=shop)
+        Entry.objects.filter(Q(dispute__shop=shop) | Q(notice__review__in=reviews)).delete()
+        Decision.objects.filter(review__in=reviews).delete()
+        for model in (Evidence, Deadline):
+            model.objects.filter(dispute__shop=shop).delete()
+        Dispute.objects.filter(shop=shop).delete()
+        Notice.objects.filter(review__in=reviews).delete()
+        reviews.delete()
         Event.objects.filter(shop=shop).delete()
         pagecache.changed(shop.slug)  # its profile and widgets go
         shop.delete()

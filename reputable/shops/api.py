@@ -29,6 +29,7 @@ class ShopOut(Schema):
     brand_colour: str
     frequency_cap_days: int
     edit_window_days: int
+    retention_months: int
 
 
 class ShopPatch(Schema):
@@ -45,6 +46,12 @@ class ShopPatch(Schema):
     )
     frequency_cap_days: int | None = Field(default=None, ge=0, le=3650)
     edit_window_days: int | None = Field(default=None, ge=0, le=365)
+    retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=120,
+        description="customers' addresses and names of older orders and invitations are erased; reviews stay",
+    )
 
 
 @router.get("/shop", response=ShopOut, summary="This key's shop")

@@ -50,6 +50,11 @@ class Shop(models.Model):
     edit_window_days = models.PositiveIntegerField(
         default=14, validators=[MinValueValidator(0), MaxValueValidator(365)]
     )
+    # Customers' addresses and names of transactions and invitations older than this many
+    # months are erased by the dispatcher (reputable.privacy); their reviews stay.
+    retention_months = models.PositiveSmallIntegerField(
+        default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
     created_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from reputable.lib.api import ErrorOut
+from reputable.reviews import moderated
 from reputable.reviews.models import ProductReview, Review
 from reputable.shops.access import shop_of
 from reputable.shops.models import Shop
@@ -47,6 +48,17 @@ CSV_COLUMNS = (
     "reply_body",
     "reply_created_at",
     "reply_updated_at",
+    "automated",
+    # Moderation (reputable.reviews.moderated): a published review's label and redaction; a
+    # restricted or removed review's stub.
+    "disputed_since",
+    "redacted_at",
+    "redaction_reason",
+    "restricted_at",
+    "removed_at",
+    "removal_origin",
+    "removal_ground",
+    "removal_reason",
 )
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection): such a
 # cell gets a leading apostrophe, which spreadsheets show as text and do not display.
@@ -57,11 +69,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
     "/exports/reviews",
     response={422: ErrorOut},
     summary="Every review of the shop, as a file",
-    description="All reviews, published and removed (`status`), oldest first, with their product "
-    "ratings and the shop's public reply (`reply_body`, `reply_created_at`, `reply_updated_at`; null "
-    "without one). `format=json` (an array, the default), `ndjson` (one review per line) or `csv` (one row "
+    description="All reviews, oldest first: published ones with their product ratings, their "
+    "moderation (`disputed_since`, `redacted_at`, `redaction_reason`) and the shop's public reply "
+    "(`reply_body`, `reply_created_at`, `reply_updated_at`; null "
+    "without one), and `automated` (the codes of what the checks at submission did, e.g. `masked_phone`). "
+    "`format=json` (an array, the default), `ndjson` (one review per line) or `csv` (one row "
     "per review, its product ratings as JSON in the `products` column; UTF-8 with a byte order mark, "
-    "cells that a spreadsheet would run as a formula start with an apostrophe). Streamed.",
+    "cells that a spreadsheet would run as a formula start with an apostrophe). A review taken down by "
+    "moderation (`status` `restricted` or `removed`) is its stub: `id`, `rating`, `created_at`, when and why "
+    "(`restricted_at`, `removed_at`, `removal_origin`, `removal_ground`, `removal_reason`), no text or author. "
+    "Streamed.",
     openapi_extra={"responses": {200: {"description": "the file", "content": {t: {} for t in MEDIA_TYPES.values()}}}},
 )
 def export_reviews(request: HttpRequest, format: Literal["json", "ndjson", "csv"] = "json") -> StreamingHttpResponse:
@@ -87,8 +104,12 @@ def _reviews(shop: Shop) -> Iterator[Review]:
 
 
 def _exported(review: Review) -> dict[str, Any]:
+    if not review.is_published:
+        # Taken down: its stub only, as everywhere. Its text and author do not travel on in
+        # files (it may publish personal data, or its author asked for it to go).
+        return dict.fromkeys(CSV_COLUMNS) | _instants(moderated.stub(review))
     reply = review.reply_or_none()
-    return {
+    return dict.fromkeys(CSV_COLUMNS) | {
         "id": review.pk,
         "status": review.status,
         **{f: getattr(review, f) for f in ("rating", "delivery_rating", "service_rating", "title", "body")},
@@ -106,11 +127,19 @@ def _exported(review: Review) -> dict[str, Any]:
         "reply_body": reply.body if reply else None,
         "reply_created_at": _instant(reply.created_at) if reply else None,
         "reply_updated_at": _instant(reply.updated_at) if reply else None,
+        # What the checks at submission did (the codes of reputable.reviews.screening); what the
+        # reviewer wrote where the text masks it is for moderators only, not in the export.
+        "automated": review.automated,
+        **_instants(moderated.state(review)),
     }
 
 
 def _instant(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _instants(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _instant(value) if isinstance(value, dt.datetime) else value for name, value in values.items()}
 
 
 def _json_array(items: Iterable[dict[str, Any]]) -> Iterator[str]:

@@ -4,6 +4,9 @@ Only the product reviews widget carries rating markup on a shop's own pages, for
 Google ignores (and may penalise) Organization or LocalBusiness ratings a business shows
 about itself. The shop's rating as an Organization is marked up on the public profile, which
 lives on Reputable's host.
+
+Restricted and removed reviews are left out (the lists they come from show their stubs): no
+markup claims a review that is not published. A redacted review's text is marked up as shown.
 """
 
 import json
@@ -60,7 +63,7 @@ def product(item: Product, rating: Rating, reviews: Iterable[ProductReview], sho
     if item.image_url:
         data["image"] = item.image_url
     data["aggregateRating"] = rating.aggregate_json_ld()
-    data["review"] = [_review(pr.review, pr.rating, pr.body, shop_name) for pr in reviews]
+    data["review"] = [_review(pr.review, pr.rating, pr.body, shop_name) for pr in reviews if pr.review.is_published]
     return script(data)
 
 
@@ -82,5 +85,5 @@ def organization(name: str, url: str, rating: Rating, reviews: Iterable[Review])
         data["url"] = url
     if rating.count:
         data["aggregateRating"] = rating.aggregate_json_ld()
-        data["review"] = [_review(review, review.rating, review.body, name) for review in reviews]
+        data["review"] = [_review(r, r.rating, r.body, name) for r in reviews if r.is_published]
     return script(data)

@@ -6,6 +6,7 @@ language is the `lang` parameter or the shop's), cacheable with an ETag, readabl
 origin, and kept whole by reputable.lib.pagecache until the shop's reviews change.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,10 @@ from reputable.demo import DEMO_SLUG
 from reputable.lib import pagecache
 from reputable.lib.api import ApiError, FieldError
 from reputable.lib.http import CORS_HEADERS, public_response, with_headers
+from reputable.reviews import moderated
 from reputable.reviews.charts import star_paths
 from reputable.reviews.listing import BadParameter, Listing, choice, number, one, products_asked
-from reputable.reviews.models import Product, Reply
+from reputable.reviews.models import Product, Reply, Review
 from reputable.reviews.ratings import Rating
 from reputable.reviews.summaries import Summary, all_time_of, summarise
 from reputable.shops.access import public_shop
@@ -151,7 +153,21 @@ WIDGETS: dict[str, Callable[[Shop, QueryDict, Options], dict[str, Any]]] = {
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def _review_json(review: Any, reviews: str) -> dict[str, Any]:
+def _iso(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.isoformat() if isinstance(value, dt.datetime) else value for name, value in values.items()}
+
+
+def _stub_json(review: Review, reviews: str, shop: Shop, stars: int) -> dict[str, Any]:
+    """A restricted or removed review in its place: its stub, with the sentence to show."""
+    return _iso(moderated.stub(review, stars=stars)) | {
+        "url": f"{reviews}{review.pk}",
+        "stub": moderated.stub_text(review, shop_name=shop.name, stars=stars),
+    }
+
+
+def _review_json(review: Any, reviews: str, shop: Shop) -> dict[str, Any]:
+    if not review.is_published:
+        return _stub_json(review, reviews, shop, review.rating)
     return {
         "id": review.pk,
         "rating": review.rating,
@@ -162,6 +178,11 @@ def _review_json(review: Any, reviews: str) -> dict[str, Any]:
         "created_at": review.created_at.isoformat(),
         "url": f"{reviews}{review.pk}",
         "reply": _reply_json(review.reply_or_none()),
+        # What the checks at submission did automatically (reputable.reviews.screening), to show.
+        "automated": review.automated,
+        **_iso(moderated.state(review)),
+        # What to show with it: the note of a redaction, "In dispute since <date>".
+        "notes": [note for note in (moderated.redaction_note(review), moderated.disputed_label(review)) if note],
     }
 
 
@@ -172,9 +193,14 @@ def _reply_json(reply: Reply | None) -> dict[str, str] | None:
     return {"body": reply.body, "created_at": reply.created_at.isoformat(), "updated_at": reply.updated_at.isoformat()}
 
 
-def _product_review_json(product_review: Any, reviews: str) -> dict[str, Any]:
+def _product_review_json(product_review: Any, reviews: str, shop: Shop) -> dict[str, Any]:
     review = product_review.review
-    return _review_json(review, reviews) | {
+    if not review.is_published:
+        return _stub_json(review, reviews, shop, product_review.rating) | {
+            "id": product_review.pk,
+            "review_id": review.pk,
+        }
+    return _review_json(review, reviews, shop) | {
         "id": product_review.pk,
         "review_id": review.pk,
         "rating": product_review.rating,
@@ -211,11 +237,11 @@ def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> 
             "summary": data["rating"].as_dict(language) | {"histogram": {b["stars"]: b["count"] for b in data["bars"]}},
             "page": page.number,
             "pages": page.paginator.num_pages,
-            "reviews": [shape(item, links["reviews"]) for item in page],
+            "reviews": [shape(item, links["reviews"], shop) for item in page],
         }
     else:
         body["last_12_months"] = data["rating"].as_dict(language)
-        body["reviews"] = [_review_json(review, links["reviews"]) for review in data["page"]]
+        body["reviews"] = [_review_json(review, links["reviews"], shop) for review in data["page"]]
     return body
 
 

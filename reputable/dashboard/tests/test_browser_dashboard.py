@@ -33,6 +33,7 @@ from reputable.conftest import (
 )
 from reputable.invitations.actions import suppress_address
 from reputable.invitations.models import Suppression
+from reputable.moderation.actions import open_dispute
 from reputable.reviews.actions import reply_to_review, write_to_reviewer, write_to_shop
 from reputable.reviews.models import Reply, ReplyTemplate, Review
 from reputable.shops.actions import invite_to_team
@@ -423,7 +424,8 @@ def test_a_responder_logs_in_and_replies_to_a_review_by_keyboard_alone(alice: Sh
 
 def shop_with_everything(alice: ShopAccess) -> tuple[Any, Review]:
     """Alice's shop with something on each page: a team, reviews (one replied to, one with a
-    private conversation), saved replies, an invitation, a suppression, a team invitation."""
+    private conversation, one disputed), saved replies, an invitation, a suppression, a team
+    invitation."""
     owner = person("alice@alice-teas.example")
     join(alice.shop, owner, "owner")
     join(alice.shop, person("bob@alice-teas.example"), "viewer")
@@ -436,6 +438,15 @@ def shop_with_everything(alice: ShopAccess) -> tuple[Any, Review]:
     cold.refresh_from_db()  # contacted now
     write_to_shop(review=cold, body="Of course: Teestraße 1, Berlin.", now=now)
     write_review(alice, "A-2", 5, title="Lovely tea", body="Quick and well packed.")
+    open_dispute(
+        review=cold,
+        user=owner,
+        reason="false_fact",
+        passage="arrived cold",
+        explanation="The tea left our warehouse hot and sealed.",
+        good_faith=True,
+        now=now,
+    )
     assert alice.post("/api/v1/events", checkout("A-3")).status_code == 202  # invited, no review yet
     ReplyTemplate.objects.create(shop=alice.shop, name="Thanks", body="Thank you, {first_name}!")
     suppress_address(email="gone@example.nl", reason=Suppression.Reason.MANUAL, shop=alice.shop)

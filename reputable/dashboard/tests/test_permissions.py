@@ -21,6 +21,7 @@ from django.core import serializers
 from django.db import transaction as db_transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 
 from reputable.conftest import ShopAccess, Team, write_review
 from reputable.dashboard import urls as dashboard_urls
@@ -51,6 +52,7 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     """A value for each URL argument the dashboard knows, naming one of alice's objects."""
     from reputable.events.models import EventType, Transaction
     from reputable.invitations.models import InvitationRule, Suppression
+    from reputable.moderation.actions import open_dispute
     from reputable.reviews.models import ReplyTemplate, ReviewMessage
     from reputable.shops.models import ApiKey, TeamInvitation
 
@@ -62,6 +64,15 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     invite = TeamInvitation.objects.create(shop=alice.shop, email="new@example.nl", hashed_token="x" * 64)
     # An event type of alice's own: charlie has the built-in ones too.
     event_type = EventType.objects.create(shop=alice.shop, key="picked_up", name="Picked up in store")
+    dispute = open_dispute(
+        review=review,
+        user=team.alice,
+        reason="false_fact",
+        passage="",
+        explanation="The tea left our warehouse hot and sealed.",
+        good_faith=True,
+        now=timezone.now(),
+    )
     values = {
         "review_id": review.pk,
         "invitation_id": tx.invitation.pk,
@@ -76,6 +87,7 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
         "message_id": message.pk,
         "suppression_id": suppression.pk,
         "team_invitation_id": invite.pk,
+        "dispute_id": dispute.pk,
     }
     return values
 

@@ -38,6 +38,7 @@ def form(shop: Shop, **changes: Any) -> dict[str, Any]:
         "reply_to": shop.reply_to,
         "frequency_cap_days": shop.frequency_cap_days,
         "edit_window_days": shop.edit_window_days,
+        "retention_months": shop.retention_months,
         "brand_colour": shop.brand_colour or "#1a5a4b",
     }
     return fields | changes

@@ -25,6 +25,7 @@ from reputable.dashboard.views.messages import thread_context
 from reputable.invitations.messages import language_for
 from reputable.lib.emails import PlaceholderError, check_placeholders
 from reputable.lib.text import unix_line_ends, validate_line, validate_paragraphs
+from reputable.moderation.merchant import latest_dispute, may_dispute
 from reputable.reviews.actions import clean_reply, reply_to_review
 from reputable.reviews.inbox import InboxFilter, inbox_page
 from reputable.reviews.listing import BadParameter, one
@@ -110,12 +111,15 @@ def review_page(request: ShopRequest, review_id: int) -> HttpResponse:
         status = 400
     else:
         form = ReplyForm(initial={"body": reply.body if reply else ""})
+    dispute = latest_dispute(review)
     context = {
         "section": SECTION,
         "review": review,
         "reply": reply,
         "form": form,
         "templates": templates,
+        "dispute": dispute,  # the dispute button's (dashboard/disputes/_review_action.html)
+        "may_dispute": may_dispute(review, dispute),
     }
     return page(request, "dashboard/inbox/review.html", context | thread_context(request, review), status=status)
 

@@ -271,7 +271,9 @@ def suppressions(request: ShopRequest) -> HttpResponse:
     adding = SuppressionForm(request.POST or None)
     if request.method == "POST" and adding.is_valid():
         try:
-            added = suppress_address(email=adding.cleaned_data["email"], reason=Suppression.Reason.MANUAL, shop=shop)
+            added = suppress_address(
+                email=adding.cleaned_data["email"], reason=Suppression.Reason.MANUAL, shop=shop, source="dashboard"
+            )
         except AddressError:
             adding.add_error("email", BAD_ADDRESS)
         else:

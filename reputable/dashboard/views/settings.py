@@ -45,6 +45,7 @@ SHOP_FIELDS = (
     "reply_to",
     "frequency_cap_days",
     "edit_window_days",
+    "retention_months",
     "brand_colour",
 )
 
@@ -118,6 +119,15 @@ class ShopSettingsForm(forms.Form):
         min_value=0,
         max_value=365,
         help_text=gettext_lazy("How long a customer may still edit their review through its link."),
+    )
+    retention_months = forms.IntegerField(
+        label=gettext_lazy("Retention (months)"),
+        min_value=1,
+        max_value=120,
+        help_text=gettext_lazy(
+            "Customers' email addresses and names are erased from orders and invitations this many months after"
+            " the order was recorded; their reviews stay."
+        ),
     )
 
     def __init__(self, data: Any = None, files: Any = None, *, shop: Shop, read_only: bool = False) -> None:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from lxml import etree
 
-from reputable.conftest import ShopAccess, checkout, write_review, xss_payloads
+from reputable.conftest import ShopAccess, as_published, checkout, write_review, xss_payloads
 from reputable.reviews.models import Product, Review
 from reputable.widgets import feeds
 
@@ -235,8 +235,9 @@ def test_every_hostile_text_stays_text_in_the_feed(alice: ShopAccess) -> None:
     for review_id, payload in expected.items():
         entry = entries[review_id]
         assert entry.findtext("reviewer/name") == payload[:100].rstrip()
-        assert entry.findtext("title") == payload[:120].rstrip()
-        assert entry.findtext("content") == payload
+        # As published: the checks at submission mask the addresses some payloads hold.
+        assert entry.findtext("title") == as_published(payload[:120].rstrip())
+        assert entry.findtext("content") == as_published(payload)
         assert entry.findtext("products/product/product_name") == payload
         assert entry.findtext("products/product/product_ids/skus/sku") == payload[:100].rstrip()
         assert entry.findtext("products/product/product_ids/mpns/mpn") == payload[:70].rstrip()

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
-from reputable.conftest import ShopAccess, join, person, write_review
+from reputable.conftest import ShopAccess, as_published, join, person, write_review
 from reputable.reviews.actions import reply_to_review
 
 PAYLOADS = [
@@ -168,7 +168,8 @@ def json_as_written(hostile: ShopAccess, payloads: list[str]) -> None:
         reviews = client.get(f"/w/{slug}/reviews.json", {"limit": 20, "page": page}).json()["reviews"]
         titles += [r["title"] for r in reviews]
         replies += [r["reply"]["body"] for r in reviews]
-    assert sorted(titles) == sorted(p[:120].strip() for p in payloads)
+    # As published: the checks at submission mask the addresses some payloads hold.
+    assert sorted(titles) == sorted(as_published(p[:120].strip()) for p in payloads)
     assert sorted(replies) == sorted(reply_text(p) for p in payloads)
 
 
