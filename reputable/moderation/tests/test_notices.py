@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from reputable.conftest import ShopAccess, SmtpSink, Team, join, moderator, run_dispatcher, write_review
 from reputable.dispatch.models import OutboxItem
@@ -17,6 +18,7 @@ from reputable.moderation.actions import NotAllowed
 from reputable.moderation.grounds import Ground
 from reputable.moderation.models import Decision, Entry, Notice
 from reputable.reviews.models import RemovalOrigin, Review
+from reputable.shops.models import Shop
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -83,7 +85,8 @@ def test_anyone_reports_confirms_by_the_link_and_is_acknowledged(
     client = Client()
     response = client.post(report_url(review, "de"), form_data())
     assert response.status_code == 302
-    assert "Please check your email." in client.get(response["Location"]).content.decode()
+    with translation.override("de"):  # the page speaks the form's language
+        assert gettext("Please check your email.") in client.get(response["Location"]).content.decode()
     notice = Notice.objects.get()
     assert (notice.status, notice.name, notice.email, notice.language) == (
         Notice.Status.UNCONFIRMED,
@@ -186,7 +189,8 @@ def test_an_unconfirmed_notice_expires_after_7_days(
 def test_a_moderator_removes_the_review_and_the_notifier_the_reviewer_and_the_shop_get_the_statement(
     alice: ShopAccess, team: Team, dispatcher: Any, smtp: SmtpSink
 ) -> None:
-    review = write_review(alice, "A-1", 1, body="I will come and hurt the owner.")
+    Shop.objects.filter(pk=alice.shop.pk).update(default_locale="en")  # every email in the words asserted
+    review = write_review(alice, "A-1", 1, body="I will come and hurt the owner.", customer={"locale": "en"})
     notice = confirmed_notice(Client(), review, dispatcher, smtp)
     mona = moderator("mona@reputable.example")
     smtp.messages.clear()
