@@ -31,6 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction as db_transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
@@ -249,8 +250,8 @@ def _text(field: str, value: str, *, required: bool = True, minimum: int = 0) ->
         raise Invalid(field, _("Please explain in at least %(count)d characters.") % {"count": minimum})
     try:
         validate_paragraphs(value)
-    except Exception as error:  # noqa: BLE001 - its message is for the writer
-        raise Invalid(field, " ".join(getattr(error, "messages", [str(error)]))) from None
+    except ValidationError as error:  # its message is for the writer
+        raise Invalid(field, " ".join(error.messages)) from None
     return value
 
 

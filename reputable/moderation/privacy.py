@@ -61,8 +61,8 @@ def erase(shop: Shop, addresses: set[str], transaction_ids: list[int]) -> None:
         return
     reviews = {"review__shop": shop}
     if addresses:
-        for address in addresses:
-            Notice.objects.filter(**reviews, email__iexact=address).update(email="", name="")
+        emails = {address.lower() for address in addresses}
+        Notice.objects.filter(**reviews, email__in=emails).update(email="", name="")
         pattern = re.compile("|".join(re.escape(a) for a in sorted(addresses)), re.IGNORECASE)
         for entry in Entry.objects.filter(dispute__shop=shop, text__contains="@"):
             scrubbed = pattern.sub(REDACTED, entry.text)
