@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "reputable.dashboard",
     "reputable.privacy",
     "reputable.moderation",
+    "reputable.integrations",
     # Accounts: sign-up, email verification, password reset, login throttling, TOTP.
     "allauth",
     "allauth.account",

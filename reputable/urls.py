@@ -25,6 +25,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/link/<str:uid>/<str:token>", login_link, name="login-link"),
     path("accounts/", include("allauth.urls")),
+    # Where the shop systems' connectors deliver their webhooks (reputable/integrations/).
+    path("connectors/", include("reputable.integrations.urls")),
     path("dashboard/", include("reputable.dashboard.urls")),
     path("moderation/", include("reputable.moderation.urls")),
     path("r/<str:token>", review_form, name="review-form"),

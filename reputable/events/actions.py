@@ -22,7 +22,7 @@ from reputable.events.schemas import EventIn
 from reputable.invitations.actions import InvitationPlanner, PlannedInvitation
 from reputable.invitations.models import Invitation, InvitationRule
 from reputable.lib import sql
-from reputable.lib.dates import EARLIEST, load_holidays, time_zone
+from reputable.lib.dates import EARLIEST, MAX_DELAY, DelayUnit, load_holidays, time_zone
 from reputable.reviews import counters
 from reputable.reviews.models import Product
 from reputable.shops.models import Shop
@@ -115,7 +115,9 @@ def record_events(*, shop: Shop, events: Sequence[EventIn]) -> list[Recorded | R
     types = active_event_types(shop)
     rejected = {i: why for i, event in enumerate(events) if (why := _apply_rules(event, shop, types, now)) is not None}
     taken = [(i, types[event.type], event) for i, event in enumerate(events) if i not in rejected]
-    if any(t.rule is not None and t.rule.counts_business_days for t in types.values()):
+    if any(t.rule is not None and t.rule.counts_business_days for t in types.values()) or any(
+        event.delay is not None and event.delay.unit == DelayUnit.BUSINESS_DAYS for event in events
+    ):
         load_holidays(shop.country, shop.subdivision, now.date())  # before the write lock
     recorded = iter(_record(shop, taken, now) if taken else [])
     return [rejected[i] if i in rejected else next(recorded) for i in range(len(events))]
@@ -137,6 +139,8 @@ def _apply_rules(event: EventIn, shop: Shop, types: dict[str, ActiveType], now: 
     delivery = event.estimated_delivery_date
     if delivery is not None and not EARLIEST.date() <= delivery <= (now + DELIVERY_HORIZON).date():
         return Rejected("estimated_delivery_date", "must lie between 1970 and two years from now")
+    if event.delay is not None and event.delay.amount > MAX_DELAY[event.delay.unit]:
+        return Rejected("delay.amount", f"at most {MAX_DELAY[event.delay.unit]} {event.delay.unit.replace('_', ' ')}")
     return None
 
 
@@ -214,9 +218,10 @@ def _record_new(
                 locale=tx.locale,
                 is_stop=event_type.is_stop,
                 rule=event_type.rule,
+                delay=(event.delay.amount, event.delay.unit) if event.delay is not None else None,
             ),
         )
-        for event_type, tx, _event in fresh
+        for event_type, tx, event in fresh
     ]
     planner.save()
     counters.add(shop=shop, day=now.date(), metrics=_counts(fresh, decided, transactions))

@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, field_validator
 
 from reputable.lib.api import Email
+from reputable.lib.dates import DelayUnit
 from reputable.lib.text import Line
 
 # Shop systems send null for what they do not know; it is stored as "".
@@ -54,12 +55,22 @@ class ProductIn(BaseModel):
     image_url: HttpUrl | None = None
 
 
+class DelayIn(BaseModel):
+    """A delay the sender asks for instead of the rule's (the Feedback Company's and Kiyoh's
+    clients send one with each order); the rule's time of day and reminders still apply."""
+
+    amount: int = Field(ge=0)
+    unit: DelayUnit
+
+
 class EventIn(BaseModel):
     type: Line = Field(min_length=1, max_length=40)
     transaction: TransactionIn
     customer: CustomerIn
     products: list[ProductIn] = Field(default_factory=list, max_length=100)
     estimated_delivery_date: dt.date | None = None
+    # The first invitation's delay, instead of the event type's rule's (the rule must exist).
+    delay: DelayIn | None = None
 
 
 class InvitationOut(Schema):

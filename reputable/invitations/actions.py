@@ -92,8 +92,12 @@ class InvitationPlanner:
         locale: str,
         is_stop: bool,
         rule: InvitationRule | None,
+        delay: tuple[int, str] | None = None,
     ) -> tuple[str, PlannedInvitation | None]:
-        """The outcome of one new event of a transaction, and the invitation it created or touched."""
+        """The outcome of one new event of a transaction, and the invitation it created or touched.
+
+        `delay` (amount, unit), when the sender asked for one, replaces the rule's delay.
+        """
         existing = self.invitations.get(transaction_id)
         if is_stop:
             self.stopped.add(transaction_id)
@@ -115,7 +119,8 @@ class InvitationPlanner:
             return Outcome.SUPPRESSED, None
         if email in self.recently_invited:
             return Outcome.FREQUENCY_CAP, None
-        invitation = PlannedInvitation(None, Status.PENDING, max(rule.first_send_at(date, self.shop), self.now))
+        first = rule.first_send_at(date, self.shop) if delay is None else rule.send_at_after(date, *delay, self.shop)
+        invitation = PlannedInvitation(None, Status.PENDING, max(first, self.now))
         self.invitations[transaction_id] = invitation
         self.new.append((invitation, (self.shop_id, transaction_id, rule.id, email, locale)))
         if self.capped:

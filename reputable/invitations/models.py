@@ -63,12 +63,13 @@ class InvitationRule(models.Model):
         return DelayUnit.BUSINESS_DAYS in (self.delay_unit, self.reminder_interval_unit)
 
     def first_send_at(self, transaction_date: dt.datetime, shop: Shop) -> dt.datetime:
-        return self._after(transaction_date, self.delay_amount, self.delay_unit, shop)
+        return self.send_at_after(transaction_date, self.delay_amount, self.delay_unit, shop)
 
     def reminder_send_at(self, previous_send: dt.datetime, shop: Shop) -> dt.datetime:
-        return self._after(previous_send, self.reminder_interval_amount, self.reminder_interval_unit, shop)
+        return self.send_at_after(previous_send, self.reminder_interval_amount, self.reminder_interval_unit, shop)
 
-    def _after(self, start: dt.datetime, amount: int, unit: str, shop: Shop) -> dt.datetime:
+    def send_at_after(self, start: dt.datetime, amount: int, unit: str, shop: Shop) -> dt.datetime:
+        """When a message `amount` `unit`s after `start` goes out, at the rule's time of day."""
         return add_delay(
             start,
             amount,

@@ -203,3 +203,26 @@ def test_two_racing_posts_of_the_same_event_store_it_once(alice: ShopAccess) -> 
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 202]
     assert len({str(a.json()) for a in answers}) == 1
     assert stored() == (1, 1, 1)
+
+
+def test_a_delay_sent_with_the_event_replaces_the_rules_delay_for_that_invitation(alice: ShopAccess) -> None:
+    event = checkout("1001")  # dated 2026-11-23 09:00 Berlin; the rule waits seven days
+    event["delay"] = {"amount": 3, "unit": "business_days"}
+
+    response = alice.post("/api/v1/events", event)
+
+    assert response.json()["invitation"]["send_at"] == "2026-11-26T08:00:00Z"
+    other = checkout("1002")
+    other["customer"]["email"] = "eva@example.nl"  # not capped by the first
+    assert alice.post("/api/v1/events", other).json()["invitation"]["send_at"] == "2026-11-30T08:00:00Z"
+
+
+def test_a_delay_beyond_a_year_of_its_unit_is_refused_naming_the_field(alice: ShopAccess) -> None:
+    event = checkout("1001")
+    event["delay"] = {"amount": 366, "unit": "days"}
+
+    response = alice.post("/api/v1/events", event)
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == [{"field": "delay.amount", "message": "at most 365 days"}]
+    assert stored() == (0, 0, 0)

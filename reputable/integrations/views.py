@@ -1,0 +1,51 @@
+"""`/connectors/<key>/`: where the platforms deliver their webhooks.
+
+The signature on the raw body is checked before anything else is read; a delivery without a
+valid one answers 401 and stores nothing. A verified one answers 2xx whatever it held (an
+unknown topic, an order without address), so that the platform does not retry what a retry
+cannot mend nor switch the webhook off; the delivery log tells the merchant what happened.
+"""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from reputable.integrations.actions import take
+from reputable.integrations.models import Connector, Delivery
+from reputable.integrations.platforms import Unreadable, Webhooks, platform_of
+
+log = logging.getLogger("reputable.integrations")
+
+
+@csrf_exempt  # signed by the platform instead
+@require_POST
+def receive(request: HttpRequest, key: str) -> HttpResponse:
+    connector = get_object_or_404(Connector.objects.select_related("shop"), key=key)
+    platform = platform_of(connector)
+    if not isinstance(platform, Webhooks):
+        return JsonResponse({"error": "this connector pulls; it takes no webhooks"}, status=404)
+    if not platform.verify(connector, request):
+        log.warning("connector %s: a delivery without a valid signature was refused", connector.pk)
+        return JsonResponse({"error": "invalid or missing signature"}, status=401)
+    if connector.is_paused:
+        log.info("connector %s is paused: a delivery was dropped", connector.pk)
+        return JsonResponse({"status": "paused"})
+    try:
+        received = platform.read(connector, request)
+    except Unreadable as error:
+        Delivery.objects.create(
+            connector=connector,
+            topic=error.topic[:100] or "unreadable",
+            outcome=Delivery.Outcome.FAILED,
+            message=str(error)[:2000],
+        )
+        return JsonResponse({"status": "failed", "message": str(error)})
+    delivery = take(connector=connector, received=received)
+    if received.response is not None:
+        return received.response
+    if delivery is None:
+        return JsonResponse({"status": "duplicate"})
+    return JsonResponse({"status": delivery.outcome, "events": delivery.events})
