@@ -4,6 +4,7 @@ Without any environment the platform runs on SQLite under ./var and keeps mail a
 under ./var/mailbox, with DEBUG off.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -181,6 +182,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where anyone may report a review as unlawful or untrue (named on every shop's page on how
 # its reviews work).
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- Calls out ---------------------------------------------------------------------------------
+# Networks that calls out of Reputable (a connector's pull, a webhook) may reach although they
+# are loopback, private or link-local, comma separated CIDRs (reputable/lib/outbound.py); by
+# default none: only public addresses are called.
+OUTBOUND_ALLOWED_NETWORKS = [
+    str(ipaddress.ip_network(n, strict=False)) for n in env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+]
 
 # --- Bounces and complaints ----------------------------------------------------------------------
 # For plain SMTP: the envelope sender of invitations becomes bounces+<tag>@domain of this address
