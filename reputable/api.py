@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from reputable.events.api import router as events_router
+from reputable.integrations.api import router as connectors_router
+from reputable.integrations.imports_api import router as imports_router
 from reputable.invitations.api import router as invitations_router
 from reputable.lib.api import ApiError, FieldError, field_errors, invalid_fields
 from reputable.moderation.api import router as disputes_router
@@ -32,6 +34,8 @@ api.add_router("/", public_router)
 api.add_router("/", exports_router)
 api.add_router("/", privacy_router)
 api.add_router("/", disputes_router)
+api.add_router("/", connectors_router)
+api.add_router("/", imports_router)
 
 
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:

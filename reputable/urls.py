@@ -27,6 +27,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # Where the shop systems' connectors deliver their webhooks (reputable/integrations/).
     path("connectors/", include("reputable.integrations.urls")),
+    # Other review platforms' APIs, for clients written for them (reputable/integrations/).
+    path("compat/feedbackcompany/", include("reputable.integrations.feedbackcompany")),
+    path("compat/etrusted/", include("reputable.integrations.etrusted")),
     path("dashboard/", include("reputable.dashboard.urls")),
     path("moderation/", include("reputable.moderation.urls")),
     path("r/<str:token>", review_form, name="review-form"),

@@ -25,7 +25,9 @@ from reputable.lib.http import api_error_body  # noqa: E402
 
 with override_settings(MIDDLEWARE=settings.API_MIDDLEWARE):
     lean = WSGIHandler()  # loads its middleware from the setting now
-LEAN_PREFIXES = ("/api/", pagecache.PREFIX, "/feeds/")
+# The connectors' deliveries (/connectors/) are signed by their platforms, with no session
+# either: the lean stack takes a Shopify webhook at about the events API's pace.
+LEAN_PREFIXES = ("/api/", pagecache.PREFIX, "/feeds/", "/connectors/")
 
 
 def chunked_body_read(environ: dict[str, Any]) -> bool:

@@ -37,6 +37,7 @@ SECTIONS = [
     ("dashboard-rules", _("Rules"), Role.VIEWER),
     ("dashboard-templates", _("Emails"), Role.VIEWER),
     ("dashboard-analytics", _("Analytics"), Role.VIEWER),
+    ("dashboard-connectors", _("Connectors"), Role.VIEWER),
     ("dashboard-settings", _("Settings"), Role.VIEWER),
     ("dashboard-team", _("Team"), Role.VIEWER),
     ("dashboard-notifications", _("Notifications"), Role.VIEWER),

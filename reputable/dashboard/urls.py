@@ -20,6 +20,7 @@ from reputable.dashboard.views import (
     team,
     wording,
 )
+from reputable.integrations import dashboard as connectors
 from reputable.privacy import views as privacy
 
 shop_urls = [
@@ -35,6 +36,7 @@ shop_urls = [
     *team.urls,
     *notifications.shop_urls,
     *privacy.urls,
+    *connectors.urls,
 ]
 
 urlpatterns = [

@@ -175,12 +175,23 @@ class TransactionEventOut(Schema):
     received_at: dt.datetime
 
 
+class TransactionProductOut(Schema):
+    sku: str
+    name: str
+    gtin: str
+    mpn: str
+    brand: str
+    url: str
+    image_url: str
+
+
 class TransactionOut(Schema):
     reference: str
     date: dt.datetime
     email: str
     invitation: InvitationOut | None
     events: list[TransactionEventOut]
+    products: list[TransactionProductOut] = Field(description="What was bought, by SKU (empty texts: not reported)")
 
 
 @router.get(
@@ -200,4 +211,5 @@ def get_transaction(request: HttpRequest, reference: Line) -> dict[str, Any]:
             {"id": e.pk, "type": e.event_type.key, "outcome": e.outcome, "received_at": e.received_at}
             for e in Event.objects.filter(transaction=tx).select_related("event_type")
         ],
+        "products": tx.products.order_by("key").values(*TransactionProductOut.model_fields),
     }

@@ -121,15 +121,38 @@ def set_status(*, connector: Connector, status: str) -> None:
     connector.save(update_fields=fields)
 
 
-def set_mapping(*, connector: Connector, mapping: dict[str, str]) -> None:
-    """Remap the connector's stages: each stage to an active or inactive event type, or "" to ignore it."""
+def _mapping_errors(connector: Connector, mapping: dict[str, str]) -> dict[str, str]:
     platform = platform_of(connector)
     errors = {f"mapping.{s}": f"is not a stage of {platform.name}" for s in mapping if s not in platform.stages}
     known = set(connector.shop.event_types.values_list("key", flat=True))
     for stage, event_type in mapping.items():
         if event_type and event_type not in known:
             errors[f"mapping.{stage}"] = f"{event_type!r} is not an event type of this shop"
-    if errors:
+    return errors
+
+
+def set_mapping(*, connector: Connector, mapping: dict[str, str]) -> None:
+    """Remap the connector's stages: each stage to an active or inactive event type, or "" to ignore it."""
+    if errors := _mapping_errors(connector, mapping):
         raise Refused(errors)
     connector.mapping = mapping
     connector.save(update_fields=["mapping"])
+
+
+# What a merchant may set: `failed` is the dispatcher's verdict on a pull, left by resuming.
+CHOSEN_STATUSES = (Connector.Status.ACTIVE, Connector.Status.PAUSED)
+
+
+def change_connector(*, connector: Connector, status: str | None = None, mapping: dict[str, str] | None = None) -> None:
+    """The merchant pauses or resumes a connector and/or remaps its stages (the new mapping
+    replaces the old one): all of it, or nothing when any of it is refused."""
+    errors = _mapping_errors(connector, mapping) if mapping is not None else {}
+    if status is not None and status not in CHOSEN_STATUSES:
+        errors["status"] = f"must be one of {', '.join(CHOSEN_STATUSES)}"
+    if errors:
+        raise Refused(errors)
+    with db_transaction.atomic():
+        if mapping is not None:
+            set_mapping(connector=connector, mapping=mapping)
+        if status is not None and status != connector.status:
+            set_status(connector=connector, status=status)

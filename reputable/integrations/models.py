@@ -4,16 +4,22 @@ A connector is one shop's link to one platform: it receives the platform's webho
 own URL (`/connectors/<key>/`) or, for a platform without webhooks (Magento 2), pulls from the
 platform as due work of the dispatcher. Every delivery it took is logged, so the merchant can
 see what arrived and what it made of it.
+
+An import is a CSV file of orders the merchant uploaded, read by the dispatcher
+(reputable.integrations.imports, .import_work).
 """
 
-from typing import Any, ClassVar
+import datetime as dt
+from typing import Any, ClassVar, Self
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reputable.dispatch.leases import Leased, LeasedQuerySet
+from reputable.dispatch.leases import MAX_ERROR, Leased, LeasedQuerySet
 from reputable.lib.tokens import new_token
 from reputable.shops.models import Shop
 
@@ -31,6 +37,16 @@ class ConnectorQuerySet(LeasedQuerySet["Connector"]):
     due_field = "next_pull_at"
     pending = "active"
     failed = "failed"
+
+    def with_activity(self, *, since: dt.datetime) -> Self:
+        """With what the merchant watches: `last_delivery_at` and `recent_failures` (failed
+        deliveries since `since`), each a subquery served by the index delivery_newest_first."""
+        deliveries = Delivery.objects.filter(connector=OuterRef("pk")).order_by()
+        failures = deliveries.filter(outcome=Delivery.Outcome.FAILED, received_at__gte=since)
+        return self.annotate(
+            last_delivery_at=Subquery(deliveries.order_by("-id").values("received_at")[:1]),
+            recent_failures=Coalesce(Subquery(failures.values("connector").annotate(n=Count("id")).values("n")), 0),
+        )
 
 
 class Connector(Leased):
@@ -122,3 +138,108 @@ class Delivery(models.Model):
             "events": self.events,
             "message": self.message,
         }
+
+
+class ImportQuerySet(LeasedQuerySet["Import"]):
+    # CSV imports as due work (reputable.integrations.import_work): queued until the dispatcher
+    # takes one, running while it works through the file step by step, due again between steps.
+    due_field = "due_at"
+    pending = "queued"
+    failed = "failed"
+    WAITING = ("queued", "running")
+
+    def due(self, now: dt.datetime) -> Self:
+        # A running import is due as a queued one is: both wait for their next step.
+        return self.filter(status__in=self.WAITING, due_at__lte=now).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+
+    def retry_later(self, claim_id: str, *, error: str, retry_at: dt.datetime | None) -> int:
+        """A failed step; given up on, the import failed whether it had started or not."""
+        if retry_at is not None:
+            return super().retry_later(claim_id, error=error, retry_at=retry_at)
+        return self.filter(claim_id=claim_id, status__in=self.WAITING).update(
+            status=self.failed,
+            due_at=None,
+            finished_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            last_error=error[:MAX_ERROR],
+            claimed_until=None,
+            claim_id="",
+        )
+
+
+class Import(Leased):
+    """A CSV file of orders a shop uploaded: each row (or run of rows of one order) an event.
+
+    The dispatcher reads it in steps (`position` is the byte offset of the next row): first the
+    whole file is checked (`rows_total` stays None until it is), and only a file without a bad
+    row is then recorded, so that a file imports all or nothing. A dry run stops after the check.
+    The file is kept under the data folder (`path`) until the import is over, and no longer.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="imports", db_index=False)
+    filename = models.CharField(max_length=255)
+    path = models.CharField(max_length=255, blank=True)  # under DATA_DIR; "" once removed
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    # How the file is read (detected, or as the merchant chose) and what its columns mean.
+    encoding = models.CharField(max_length=10)
+    delimiter = models.CharField(max_length=1)
+    date_format = models.CharField(max_length=12, blank=True)  # "" until the data decides
+    event_type = models.CharField(max_length=40, default="checkout")  # of rows without a type column
+    columns = models.JSONField(default=list)  # the header's names, in order
+    mapping = models.JSONField(default=dict)  # Reputable field -> header name
+    data_start = models.PositiveBigIntegerField()  # the byte offset of the first row after the header
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    due_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # Progress: where the next step starts, rows checked, rows in the file (once checked), rows
+    # recorded, and what the recording made of them.
+    position = models.PositiveBigIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    # The first bad rows, [{"row", "column", "message"}], and how many there were in all.
+    errors = models.JSONField(default=list)
+    error_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[ImportQuerySet] = ImportQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        indexes = [
+            # Serves ImportQuerySet.due(): the imports waiting for their next step.
+            models.Index(fields=["due_at"], condition=Q(status__in=["queued", "running"]), name="import_due"),
+            # Serves the dashboard's and the API's list of a shop's imports, newest first.
+            models.Index(fields=["shop", "-id"], name="import_newest_first"),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.filename} of {self.shop_id}"
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ImportSettings(models.Model):
+    """What a shop's last import's columns meant, offered again for its next file."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="import_settings")
+    mapping = models.JSONField(default=dict)  # Reputable field -> header name
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"import settings of {self.shop_id}"

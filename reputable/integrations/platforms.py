@@ -9,12 +9,18 @@ through `record_events`, the delivery log) is the same for all (`reputable.integ
 """
 
 import abc
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from reputable.integrations.models import Connector
 
@@ -61,6 +67,10 @@ class Platform(abc.ABC):
         mapping: dict[str, str] = connector.mapping or {}
         return mapping.get(stage, self.stages.get(stage, ""))
 
+    def mapping(self, connector: Connector) -> dict[str, str]:
+        """Each stage and the event type it maps to for this connector, defaults included."""
+        return {stage: self.event_type(connector, stage) for stage in self.stages}
+
 
 class Webhooks(Platform):
     @abc.abstractmethod
@@ -70,6 +80,41 @@ class Webhooks(Platform):
     @abc.abstractmethod
     def read(self, connector: Connector, request: HttpRequest) -> Received:
         """The orders of a verified delivery; raises Unreadable for a body that makes none."""
+
+
+def signed_base64(secret: str, body: bytes, signature: str) -> bool:
+    """Whether `signature` is base64(HMAC-SHA256(secret, body)), as Shopify and WooCommerce
+    sign their webhooks; compared in constant time."""
+    if not secret or not signature:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.strip().encode())
+
+
+def json_object(body: bytes, *, topic: str) -> dict[str, Any]:
+    """A delivery's JSON object; Unreadable if it is none. Integers are read exactly (Python's
+    json has no 2^53 limit), so ids stay intact."""
+    try:
+        value = json.loads(body)
+    except ValueError:  # not UTF-8, or not JSON
+        raise Unreadable("the body is not JSON", topic=topic) from None
+    if not isinstance(value, dict):
+        raise Unreadable("the body is not a JSON object", topic=topic)
+    return value
+
+
+def order_reference(value: object, *, topic: str) -> str:
+    """A platform's order id (a number or a string) as a transaction's reference."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+        raise Unreadable("the body names no order id", topic=topic)
+    return str(value)
+
+
+def locale_of(value: object) -> str:
+    """A platform's locale as a customer's (at most 8 characters): "zh-Hant-TW" as "zh"."""
+    if not isinstance(value, str):
+        return ""
+    return value if len(value) <= 8 else value.partition("-")[0][:8]
 
 
 class Pull(Platform):
@@ -98,3 +143,11 @@ def load() -> None:
 
 def platform_of(connector: Connector) -> Platform:
     return PLATFORMS[connector.platform]
+
+
+def delivery_url(connector: Connector) -> str | None:
+    """Where the platform delivers the connector's webhooks, to paste into its settings; None
+    for a connector that pulls (the platform is asked, it sends nothing)."""
+    if isinstance(platform_of(connector), Pull):
+        return None
+    return settings.BASE_URL + reverse("connectors:receive", args=[connector.key])

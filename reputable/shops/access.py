@@ -28,6 +28,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from reputable.events.models import EventType, Transaction
+from reputable.integrations.models import Connector, Import
 from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate, Suppression
 from reputable.lib import ratelimit, sql
 from reputable.lib.api import ApiError, too_many_attempts
@@ -277,3 +278,15 @@ def team_invitation_of(shop: Shop, invitation_id: int) -> TeamInvitation:
 
 def dispute_of(shop: Shop, dispute_id: int) -> Dispute:
     return get_object_or_404(Dispute.objects.select_related("review"), shop=shop, pk=dispute_id)
+
+
+def connector_of(shop: Shop, connector_id: int) -> Connector:
+    connector = get_object_or_404(Connector, shop=shop, pk=connector_id)
+    connector.shop = shop  # the actions read the shop's event types: not fetched again
+    return connector
+
+
+def import_of(shop: Shop, import_id: int) -> Import:
+    imp = get_object_or_404(Import, shop=shop, pk=import_id)
+    imp.shop = shop
+    return imp

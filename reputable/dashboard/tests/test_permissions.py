@@ -51,6 +51,7 @@ ROUTES = sorted(shop_patterns())
 def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     """A value for each URL argument the dashboard knows, naming one of alice's objects."""
     from reputable.events.models import EventType, Transaction
+    from reputable.integrations.models import Connector
     from reputable.invitations.models import InvitationRule, Suppression
     from reputable.moderation.actions import open_dispute
     from reputable.reviews.models import ReplyTemplate, ReviewMessage
@@ -88,6 +89,8 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
         "suppression_id": suppression.pk,
         "team_invitation_id": invite.pk,
         "dispute_id": dispute.pk,
+        # Shopware's: the one platform with every connector URL (its manifest too).
+        "connector_id": Connector.objects.create(shop=alice.shop, platform="woocommerce").pk,
     }
     return values
 

@@ -226,3 +226,26 @@ def test_a_delay_beyond_a_year_of_its_unit_is_refused_naming_the_field(alice: Sh
     assert response.status_code == 422
     assert response.json()["fields"] == [{"field": "delay.amount", "message": "at most 365 days"}]
     assert stored() == (0, 0, 0)
+
+
+def test_a_transaction_lists_the_products_bought_by_sku(alice: ShopAccess) -> None:
+    kettle = {
+        "sku": "KET-2",
+        "name": "Kettle",
+        "brand": "Brewer",
+        "mpn": "K2",
+        "image_url": "https://shop.example/k.png",
+    }
+    tea = checkout()["products"][0]
+    alice.post("/api/v1/events", checkout("1001", products=[tea, kettle]))
+    alice.post("/api/v1/events", checkout("1002", products=[tea]))  # the same product in another order
+
+    products = alice.api.get("/api/v1/transactions/1001").json()["products"]
+
+    assert products == [
+        {"sku": "KET-2", "name": "Kettle", "gtin": "", "mpn": "K2", "brand": "Brewer", "url": ""}
+        | {"image_url": "https://shop.example/k.png"},
+        {"sku": "TEA-1", "name": "Green tea", "gtin": "4006381333931", "mpn": "", "brand": "Alice Teas"}
+        | {"url": "https://shop.example/tea-1", "image_url": ""},
+    ]
+    assert [p["sku"] for p in alice.api.get("/api/v1/transactions/1002").json()["products"]] == ["TEA-1"]
