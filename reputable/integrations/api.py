@@ -8,13 +8,13 @@ the domain refuses is a 422 naming the field.
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from reputable.dashboard.paging import BadCursor, Position, keyset_page
-from reputable.integrations import actions
-from reputable.integrations.models import Connector, Delivery
+from reputable.integrations import actions, shopware
+from reputable.integrations.models import Connector, Delivery, Platform
 from reputable.integrations.platforms import delivery_url, platform_of
 from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, invalid_fields
 from reputable.lib.text import Line
@@ -159,6 +159,22 @@ def update_connector(request: HttpRequest, connector_id: int, payload: Connector
 def delete_connector(request: HttpRequest, connector_id: int) -> Status[None]:
     connector_of(shop_of(request), connector_id).delete()
     return Status(204, None)
+
+
+@router.get(
+    "/connectors/{connector_id}/shopware-app",
+    response={200: None, 404: ErrorOut},
+    summary="A Shopware 6 connector's app (a zip)",
+    description="`Reputable/manifest.xml`, with the connector's registration URL, app secret and webhooks: upload "
+    "it under Extensions → My extensions, or unpack it into `custom/apps/` and run "
+    "`bin/console app:install --activate Reputable`.",
+    openapi_extra={"responses": {200: {"description": "The app", "content": {"application/zip": {}}}}},
+)
+def shopware_app(request: HttpRequest, connector_id: int) -> HttpResponse:
+    connector = connector_of(shop_of(request), connector_id)
+    if connector.platform != Platform.SHOPWARE6:
+        raise ApiError(404, "not_found", "this connector is not a Shopware 6 connector")
+    return shopware.app_download(connector)
 
 
 @router.get(

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from reputable.dashboard.base import Role, ShopRequest, page, shop_page
 from reputable.dashboard.paging import BadCursor, Position, keyset_page
 from reputable.events.models import EventType
-from reputable.integrations import actions
+from reputable.integrations import actions, shopware
 from reputable.integrations.api import RECENT
 from reputable.integrations.models import Connector, Delivery, Platform
 from reputable.integrations.platforms import PLATFORMS, delivery_url, platform_of
@@ -201,10 +201,26 @@ def connector_deliveries(request: ShopRequest, connector_id: int) -> HttpRespons
     return page(request, "integrations/connectors/deliveries.html", context)
 
 
+@require_safe
+@shop_page(role=Role.MANAGER)
+def connector_shopware_app(request: ShopRequest, connector_id: int) -> HttpResponse:
+    """A Shopware 6 connector's app, to upload into the shop; it holds the app secret, so only
+    managers and owners may take it."""
+    connector = connector_of(request.shop, connector_id)
+    if connector.platform != Platform.SHOPWARE6:
+        raise Http404("not a Shopware connector")
+    return shopware.app_download(connector)
+
+
 urls = [
     path("connectors", connectors, name=SECTION),
     path("connectors/<int:connector_id>/status", connector_status, name="dashboard-connector-status"),
     path("connectors/<int:connector_id>/mapping", connector_mapping, name="dashboard-connector-mapping"),
     path("connectors/<int:connector_id>/delete", connector_delete, name="dashboard-connector-delete"),
     path("connectors/<int:connector_id>/deliveries", connector_deliveries, name="dashboard-connector-deliveries"),
+    path(
+        "connectors/<int:connector_id>/shopware-app.zip",
+        connector_shopware_app,
+        name="dashboard-connector-shopware-app",
+    ),
 ]
