@@ -261,6 +261,9 @@ DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=300)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
 DISPATCH_IDLE_SECONDS = env.float("DISPATCH_IDLE_SECONDS", default=2.0)
 
+# Magento 2 connectors: seconds between pulls of a shop's changed orders, once caught up.
+MAGENTO_PULL_INTERVAL = env.int("MAGENTO_PULL_INTERVAL", default=300)
+
 # Failed attempts (wrong API keys, unknown link tokens, failed logins) per client address:
 # past the limit within the window, 429 until the window ends (see reputable/lib/ratelimit.py).
 FAILED_ATTEMPTS_LIMIT = env.int("FAILED_ATTEMPTS_LIMIT", default=20)

@@ -18,6 +18,7 @@ from reputable.events.actions import Recorded, Rejected, record_events
 from reputable.events.schemas import EventIn
 from reputable.integrations.models import Connector, Delivery, Platform
 from reputable.integrations.platforms import PLATFORMS, Pull, Received, platform_of
+from reputable.lib import outbound
 from reputable.lib.emails import one_line
 from reputable.shops.models import Shop
 
@@ -45,6 +46,8 @@ def create_connector(
     if platform == Platform.MAGENTO2:
         if not base_url:
             errors["base_url"] = "the Magento shop's base URL is required"
+        elif why := outbound.check_url(base_url):
+            errors["base_url"] = why
         if not access_token:
             errors["access_token"] = "the integration's access token is required"
     if errors:

@@ -134,11 +134,7 @@ MODULES = ["shopify", "woocommerce", "shopware", "magento"]
 
 def load() -> None:
     for module in MODULES:
-        try:
-            import_module(f"reputable.integrations.{module}")
-        except ModuleNotFoundError as error:  # pragma: no cover - a module not written yet
-            if error.name != f"reputable.integrations.{module}":
-                raise
+        import_module(f"reputable.integrations.{module}")
 
 
 def platform_of(connector: Connector) -> Platform:

@@ -90,7 +90,7 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
         "team_invitation_id": invite.pk,
         "dispute_id": dispute.pk,
         # Shopware's: the one platform with every connector URL (its manifest too).
-        "connector_id": Connector.objects.create(shop=alice.shop, platform="woocommerce").pk,
+        "connector_id": Connector.objects.create(shop=alice.shop, platform="shopware6").pk,
     }
     return values
 

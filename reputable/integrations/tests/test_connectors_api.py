@@ -51,7 +51,9 @@ def test_a_woocommerce_connector_gets_a_secret_made_here(alice: ShopAccess) -> N
     ("payload", "fields"),
     [
         ({"platform": "shopify"}, ["secret"]),
-        ({"platform": "magento2"}, ["platform"]),  # not connectable yet: its module is to come
+        ({"platform": "magento2"}, ["base_url", "access_token"]),
+        ({"platform": "magento2", "base_url": "ftp://shop.example", "access_token": "t"}, ["base_url"]),
+        ({"platform": "magento2", "base_url": "http://10.0.0.5", "access_token": "t"}, ["base_url"]),
         ({"platform": "prestashop"}, ["platform"]),
         ({}, ["platform"]),
     ],
