@@ -30,6 +30,7 @@ urlpatterns = [
     # Other review platforms' APIs, for clients written for them (reputable/integrations/).
     path("compat/feedbackcompany/", include("reputable.integrations.feedbackcompany")),
     path("compat/etrusted/", include("reputable.integrations.etrusted")),
+    path("compat/kiyoh/", include("reputable.integrations.kiyoh")),
     path("dashboard/", include("reputable.dashboard.urls")),
     path("moderation/", include("reputable.moderation.urls")),
     path("r/<str:token>", review_form, name="review-form"),

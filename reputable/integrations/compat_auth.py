@@ -1,7 +1,8 @@
-"""Access tokens of the compatible endpoints (The Feedback Company, eTrusted).
+"""Access tokens of the compatible endpoints (The Feedback Company, eTrusted, Kiyoh).
 
-Their clients trade a client id and secret for an access token and send it as
-`Authorization: Bearer <token>`. Here the client id is the shop's slug and the secret one of
+Kiyoh's clients send their token itself with each request (`grant_for_api_key`): there it is
+one of the shop's API keys. The others' clients trade a client id and secret for an access
+token and send it as `Authorization: Bearer <token>`. Here the client id is the shop's slug and the secret one of
 its API keys. The token is not the key: it names the key (its id and a fingerprint of its
 stored hash) and is signed with the installation's SECRET_KEY, with a timestamp, so it
 expires; and it is checked against the key on every use, so revoking the key revokes every
@@ -104,3 +105,19 @@ def grant_for_token(request: HttpRequest, audience: Audience) -> Grant:
     if needed not in key.scope_list:
         raise Denied(403, f"the API key of this access token lacks the {needed!r} scope")
     return Grant(shop=key.shop, scopes=frozenset(key.scope_list), key_id=key.pk)
+
+
+def grant_for_api_key(request: HttpRequest, key: str, *, needed: str) -> Grant:
+    """The shop and scopes of the API key a client sends as its token, if it has the scope
+    `needed` ("read" or "write": the method does not say, a legacy client invites with a GET).
+
+    As for the API's keys, only a wrong key counts as a failed attempt and reads the count.
+    """
+    if not key:
+        raise Denied(401, "a token is required")
+    grant = grant_for_key(key)
+    if grant is None:
+        raise _failed(request, "the token is not a valid API key")
+    if needed not in grant.scopes:
+        raise Denied(403, f"the API key lacks the {needed!r} scope")
+    return grant
