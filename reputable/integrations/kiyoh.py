@@ -7,14 +7,15 @@ written for it work with Reputable once their base URL is changed.
   slug. `delay` (days) replaces the rule's first delay for that invitation. `reference_code`
   (or `ref_code`) is the order; an invitation without one is known by its address and day, so
   that a client's retry is recognised. `product_code[]` links the products of that code (a
-  code the shop does not know yet becomes a product named by its code). `city`,
-  `product_invite`, `supplier` and `variable` are read and not kept.
+  code the shop does not know yet becomes a product named by its code). `language` is
+  Kiyoh's code ("gr" for Greek) or a locale ("nl_NL"). `city`, `product_invite`, `supplier`
+  and `variable` are read and not kept.
 - `GET v1/publication/review/external/location/statistics?locationId=`: the shop's counts
   and averages, and its public profile as `viewReviewUrl`.
 - `GET v1/publication/review/external?locationId=&limit=&orderBy=&sortOrder=`: the same,
   with the published reviews in Kiyoh's shape.
 - `GET v1/review/feed.json?hash=` and `feed.xml?hash=`: the feed, paged by `limit` and
-  `pageNumber` (from 0).
+  `pageNumber` (from 0). A `limit` above 250 gives 250 reviews.
 
 Ratings are on Kiyoh's scale of ten: Reputable's stars (1 to 5) times two, so an average of
 4.5 stars is 9.0. Reputable asks no "would you recommend us" question: the statistics leave
@@ -34,7 +35,7 @@ import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.db.models import F
@@ -44,7 +45,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic import ValidationError as Invalid
 
 from reputable.events.actions import Recorded, Rejected, record_events
@@ -63,6 +64,9 @@ TOKEN_HEADER = "X-Publication-Api-Token"
 # Review ids are UUIDs, as Kiyoh's: in this namespace, named by our review's id.
 REVIEW_IDS = uuid.UUID("0b6f3c2e-8a1d-4f57-b2c9-5e7d41a09c63")
 MAX_LIMIT = 250  # reviews per answer, the most Kiyoh's own API gives
+# A larger `limit` is cut to MAX_LIMIT, not refused: clients ask for "all" (limit=10000) and
+# read what comes, warning when it is fewer than `numberReviews`.
+MAX_ASKED = 1_000_000_000
 MAX_PAGE = 100_000
 ORDERS = {"CREATE_DATE": "created_at", "UPDATE_DATE": "updated_at", "RATING": "rating"}
 # Outcomes Kiyoh calls INVITATION_ALREADY_PLACED (besides a repeat of the same invitation).
@@ -128,29 +132,51 @@ def _field_error(field: str, message: str, code: str = "INVALID_FIELD") -> Detai
     return Detail(code, f"{field}: {message}", field)
 
 
+def _as_text(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# Location ids, order numbers and product codes: text, or a whole number some clients send
+# as one (Kiyoh's own location ids are numbers). Errors then name the field, not the union.
+Code = Annotated[str, BeforeValidator(_as_text)]
+# Kiyoh's language codes that are not the language's own: Greek is "gr".
+LANGUAGES = {"gr": "el"}
+
+
 class InviteIn(BaseModel):
     """An invitation as Kiyoh's clients send it: the shape only; EventIn checks the values."""
 
     model_config = ConfigDict(extra="ignore")  # product_invite, supplier, variable, ...
 
-    location_id: str | int
+    location_id: Code
     invite_email: str
     delay: int | None = Field(default=None, ge=0)  # days; the most is record_events' rule
-    language: str | None = None
+    language: str | None = None  # "nl", or a locale as "nl_NL"
     first_name: str | None = None
     last_name: str | None = None
-    reference_code: str | int | None = None
-    ref_code: str | int | None = None
-    product_code: list[str | int] | str | int | None = None
+    reference_code: Code | None = None
+    ref_code: Code | None = None
+    product_code: list[Code] | None = None  # one code alone is taken as a list of one
     city: str | None = None  # read, not kept: a transaction has no city
+
+    @field_validator("product_code", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        return value if value is None or isinstance(value, list) else [value]
+
+    @property
+    def locale(self) -> str | None:
+        if self.language is None:
+            return None
+        language = self.language.strip().replace("_", "-")
+        return LANGUAGES.get(language.lower(), language)
 
     @property
     def reference_field(self) -> str:
         return "reference_code" if self.reference_code not in (None, "") else "ref_code"
 
     def codes(self) -> list[str]:
-        codes = self.product_code if isinstance(self.product_code, list) else [self.product_code]
-        return [str(code).strip() for code in codes if code is not None and str(code).strip()]
+        return [code.strip() for code in self.product_code or [] if code.strip()]
 
     def event(self, known: dict[str, Product]) -> EventIn:
         now = timezone.now()
@@ -168,7 +194,7 @@ class InviteIn(BaseModel):
                     "email": self.invite_email,
                     "first_name": self.first_name,
                     "last_name": self.last_name,
-                    "locale": self.language,
+                    "locale": self.locale,
                 },
                 # A product already known keeps what the shop told of it; a new one is named
                 # by its code (Kiyoh's clients send only the code with an invitation).
@@ -232,9 +258,10 @@ def _shop(request: HttpRequest, token: str, *, needed: str, hash_param: bool = F
 
 
 def _token(request: HttpRequest) -> tuple[str, bool]:
-    """The token and whether it came as `hash=` (the legacy form) rather than in the header."""
+    """The token and whether it came as `hash=` (the legacy form) rather than in the header
+    (a request with neither is told of the header's token)."""
     header = request.headers.get(TOKEN_HEADER, "")
-    return (header, False) if header else (request.GET.get("hash", ""), True)
+    return (header, False) if header or "hash" not in request.GET else (request.GET["hash"], True)
 
 
 def _check_location(shop: Shop, value: object, field: str) -> None:
@@ -256,7 +283,8 @@ def _check_location(shop: Shop, value: object, field: str) -> None:
 
 def _query_fields(params: QueryDict) -> dict[str, Any]:
     """The legacy GET form's fields: empty ones left out, `product_code[]` (PHP's
-    http_build_query writes `product_code[0]=..`) gathered into a list."""
+    http_build_query writes `product_code[0]=..`) gathered into a list. Some modules write the
+    address into the query unencoded, so that its "+" arrives as a space, which no address has."""
     fields: dict[str, Any] = {}
     codes: list[str] = []
     for name in params:
@@ -265,7 +293,7 @@ def _query_fields(params: QueryDict) -> dict[str, Any]:
         if name == "product_code" or name.startswith("product_code["):
             codes += params.getlist(name)
         elif (value := params.get(name, "")) != "":
-            fields[name] = value
+            fields[name] = value.strip().replace(" ", "+") if name == "invite_email" else value
     return {**fields, "product_code": codes} if codes else fields
 
 
@@ -395,6 +423,10 @@ def _published(shop: Shop) -> Any:
     return Review.objects.published().filter(shop=shop).select_related("transaction", "reply")
 
 
+def _limit(params: QueryDict) -> int:
+    return min(number(params, "limit", default=10, low=1, high=MAX_ASKED), MAX_LIMIT)
+
+
 def _since(params: QueryDict, name: str) -> dt.datetime | None:
     text = one(params, name)
     if not text:
@@ -425,7 +457,7 @@ def reviews(request: HttpRequest) -> HttpResponse:
         _check_location(shop, request.GET.get("locationId"), "locationId")
         params = request.GET
         try:
-            limit = number(params, "limit", default=10, low=1, high=MAX_LIMIT)
+            limit = _limit(params)
             field = ORDERS[choice(params, "orderBy", tuple(ORDERS), "CREATE_DATE")]
             descending = choice(params, "sortOrder", ("DESC", "ASC"), "DESC") == "DESC"
             created_since, updated_since = _since(params, "dateSince"), _since(params, "updatedSince")
@@ -481,7 +513,7 @@ def feed(request: HttpRequest, extension: str) -> HttpResponse:
     try:
         shop = _shop(request, request.GET.get("hash", ""), needed="read", hash_param=True)
         try:
-            limit = number(request.GET, "limit", default=10, low=1, high=MAX_LIMIT)
+            limit = _limit(request.GET)
             page = number(request.GET, "pageNumber", default=0, low=0, high=MAX_PAGE)
         except BadParameter as bad:
             raise _invalid([_field_error(bad.name, bad.message)]) from None
