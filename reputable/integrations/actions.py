@@ -9,7 +9,7 @@ import logging
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 from pydantic import ValidationError as Invalid
@@ -18,7 +18,7 @@ from reputable.events.actions import Recorded, Rejected, record_events
 from reputable.events.schemas import EventIn
 from reputable.integrations.models import Connector, Delivery, Platform
 from reputable.integrations.platforms import PLATFORMS, Pull, Received, platform_of
-from reputable.lib import outbound
+from reputable.lib import outbound, sql
 from reputable.lib.emails import one_line
 from reputable.shops.models import Shop
 
@@ -68,9 +68,24 @@ def create_connector(
     return connector
 
 
+# The replay check, on every webhook: in plain SQL (the ORM's exists() cost a tenth of a
+# Shopify delivery), and with the condition of the partial unique index
+# one_delivery_per_platform_id written as the index has it, so that SQLite searches that
+# index instead of walking all of the connector's deliveries (a delivery slower with each one).
+_SEEN = (
+    f"SELECT 1 FROM {sql.table(Delivery)}"
+    """ WHERE connector_id = %s AND dedupe_key = %s AND NOT ("dedupe_key" = '') LIMIT 1"""
+)
+
+
+def _taken_before(connector: Connector, dedupe_key: str) -> bool:
+    with connection.cursor() as cursor:
+        return bool(sql.Statements(cursor).fetch(_SEEN, [connector.pk, dedupe_key]))
+
+
 def take(*, connector: Connector, received: Received) -> Delivery | None:
     """Record the orders of a verified delivery and log it; None for a replay (taken before)."""
-    if received.dedupe_key and connector.deliveries.filter(dedupe_key=received.dedupe_key).exists():
+    if received.dedupe_key and _taken_before(connector, received.dedupe_key):
         return None
     platform = platform_of(connector)
     delivery = Delivery(connector=connector, topic=received.topic[:100], dedupe_key=received.dedupe_key[:200])
