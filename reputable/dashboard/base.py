@@ -38,6 +38,7 @@ SECTIONS = [
     ("dashboard-templates", _("Emails"), Role.VIEWER),
     ("dashboard-analytics", _("Analytics"), Role.VIEWER),
     ("dashboard-connectors", _("Connectors"), Role.VIEWER),
+    ("dashboard-imports", _("Import"), Role.MANAGER),
     ("dashboard-settings", _("Settings"), Role.VIEWER),
     ("dashboard-team", _("Team"), Role.VIEWER),
     ("dashboard-notifications", _("Notifications"), Role.VIEWER),

@@ -21,6 +21,7 @@ from reputable.dashboard.views import (
     wording,
 )
 from reputable.integrations import dashboard as connectors
+from reputable.integrations import imports_views
 from reputable.privacy import views as privacy
 
 shop_urls = [
@@ -37,6 +38,7 @@ shop_urls = [
     *notifications.shop_urls,
     *privacy.urls,
     *connectors.urls,
+    *imports_views.urls,
 ]
 
 urlpatterns = [

@@ -51,7 +51,7 @@ ROUTES = sorted(shop_patterns())
 def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     """A value for each URL argument the dashboard knows, naming one of alice's objects."""
     from reputable.events.models import EventType, Transaction
-    from reputable.integrations.models import Connector
+    from reputable.integrations.models import Connector, Import
     from reputable.invitations.models import InvitationRule, Suppression
     from reputable.moderation.actions import open_dispute
     from reputable.reviews.models import ReplyTemplate, ReviewMessage
@@ -91,6 +91,17 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
         "dispute_id": dispute.pk,
         # Shopware's: the one platform with every connector URL (its manifest too).
         "connector_id": Connector.objects.create(shop=alice.shop, platform="shopware6").pk,
+        "import_id": Import.objects.create(
+            shop=alice.shop,
+            filename="orders.csv",
+            sha256="0" * 64,
+            size=10,
+            encoding="utf-8",
+            delimiter=",",
+            data_start=0,
+            dry_run=True,
+            status=Import.Status.DONE,
+        ).pk,
     }
     return values
 
