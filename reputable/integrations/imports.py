@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from django.utils.translation import gettext_noop
 from pydantic import ValidationError
 
 from reputable.events.actions import ActiveType, Rejected
@@ -37,7 +38,13 @@ from reputable.lib.api import field_errors
 from reputable.shops.models import Shop
 
 ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows-1252"}
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# Names shown in the dashboard, translated there (marked here for makemessages).
+DELIMITERS = {
+    ",": gettext_noop("comma"),
+    ";": gettext_noop("semicolon"),
+    "\t": gettext_noop("tab"),
+    "|": gettext_noop("pipe"),
+}
 DATE_FORMATS = {
     "iso": "ISO 8601 (2026-11-23 14:30)",
     "dd.mm.yyyy": "DD.MM.YYYY [HH:MM]",
@@ -71,7 +78,7 @@ def normal(name: str) -> str:
 # The Reputable fields a column may hold, in the order the dashboard shows them.
 FIELDS: dict[str, Column] = {
     "reference": Column(
-        "Order reference",
+        gettext_noop("Order reference"),
         _names(
             "reference|order|order id|order number|order no|order nr|order reference|transaction|transaction id"
             "|Bestellnummer|Bestellung|Bestellnr|Auftragsnummer|ordernummer|bestelnummer|bestelling"
@@ -79,40 +86,46 @@ FIELDS: dict[str, Column] = {
         ),
     ),
     "date": Column(
-        "Order date",
+        gettext_noop("Order date"),
         _names(
             "date|order date|created at|created|purchase date|Datum|Bestelldatum|besteldatum|orderdatum"
             "|data|data zamówienia"
         ),
     ),
     "email": Column(
-        "Email address",
+        gettext_noop("Email address"),
         _names("email|e-mail|email address|mail|customer email|billing email|E-Mail-Adresse|e-mailadres|adres e-mail"),
     ),
-    "first_name": Column("First name", _names("first name|given name|billing first name|Vorname|voornaam|imię")),
-    "last_name": Column(
-        "Last name", _names("last name|surname|family name|billing last name|Nachname|achternaam|nazwisko")
+    "first_name": Column(
+        gettext_noop("First name"), _names("first name|given name|billing first name|Vorname|voornaam|imię")
     ),
-    "locale": Column("Language", _names("locale|language|lang|Sprache|taal|język")),
-    "type": Column("Event type", _names("type|event type|event|Ereignis|gebeurtenis|typ")),
+    "last_name": Column(
+        gettext_noop("Last name"),
+        _names("last name|surname|family name|billing last name|Nachname|achternaam|nazwisko"),
+    ),
+    "locale": Column(gettext_noop("Language"), _names("locale|language|lang|Sprache|taal|język")),
+    "type": Column(gettext_noop("Event type"), _names("type|event type|event|Ereignis|gebeurtenis|typ")),
     "estimated_delivery_date": Column(
-        "Estimated delivery date", _names("estimated delivery date|delivery date|Lieferdatum|leverdatum|data dostawy")
+        gettext_noop("Estimated delivery date"),
+        _names("estimated delivery date|delivery date|Lieferdatum|leverdatum|data dostawy"),
     ),
     "product_sku": Column(
-        "Product SKU", _names("sku|product sku|article number|item sku|Artikelnummer|Artikelnr|indeks")
+        gettext_noop("Product SKU"), _names("sku|product sku|article number|item sku|Artikelnummer|Artikelnr|indeks")
     ),
     "product_name": Column(
-        "Product name",
+        gettext_noop("Product name"),
         _names(
             "product|product name|item|item name|line item name|Artikel|Artikelname|Produkt|Produktname"
             "|productnaam|nazwa produktu"
         ),
     ),
-    "product_gtin": Column("Product GTIN", _names("gtin|ean|ean13|barcode|upc")),
-    "product_mpn": Column("Product MPN", _names("mpn|manufacturer part number")),
-    "product_brand": Column("Product brand", _names("brand|manufacturer|vendor|Marke|Hersteller|merk|marka")),
-    "product_url": Column("Product URL", _names("product url|url|link|product link|Produkt-URL")),
-    "product_image_url": Column("Product image URL", _names("image url|image|Bild|afbeelding|zdjęcie")),
+    "product_gtin": Column(gettext_noop("Product GTIN"), _names("gtin|ean|ean13|barcode|upc")),
+    "product_mpn": Column(gettext_noop("Product MPN"), _names("mpn|manufacturer part number")),
+    "product_brand": Column(
+        gettext_noop("Product brand"), _names("brand|manufacturer|vendor|Marke|Hersteller|merk|marka")
+    ),
+    "product_url": Column(gettext_noop("Product URL"), _names("product url|url|link|product link|Produkt-URL")),
+    "product_image_url": Column(gettext_noop("Product image URL"), _names("image url|image|Bild|afbeelding|zdjęcie")),
 }
 REQUIRED = ("reference", "date", "email")
 PRODUCT = "product_"

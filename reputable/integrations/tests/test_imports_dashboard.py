@@ -94,3 +94,11 @@ def test_user_text_of_a_file_is_escaped_on_the_pages(owner: Client, dispatcher: 
     run_dispatcher(dispatcher)
     page = owner.get(f"{PAGE}/{imp.pk}").content.decode()
     assert "<script>x" not in page
+
+
+def test_the_form_speaks_the_shops_language(owner: Client, alice: ShopAccess) -> None:
+    alice.shop.default_locale = "de"
+    alice.shop.save(update_fields=["default_locale"])
+    page = owner.get(PAGE, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Bestellungen importieren" in page
+    assert "Semikolon" in page
