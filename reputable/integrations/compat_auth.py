@@ -121,3 +121,12 @@ def grant_for_api_key(request: HttpRequest, key: str, *, needed: str) -> Grant:
     if needed not in grant.scopes:
         raise Denied(403, f"the API key lacks the {needed!r} scope")
     return grant
+
+
+def their_name(field: str, names: dict[str, str]) -> str:
+    """Our field's name (`customer.email`) as the client named it, by the prefixes `names`
+    gives (ours -> theirs); a field not named there keeps its name."""
+    for ours, theirs in names.items():
+        if field == ours or field.startswith(f"{ours}."):
+            return theirs + field[len(ours) :]
+    return field

@@ -34,7 +34,7 @@ from pydantic import ValidationError as Invalid
 
 from reputable.events.actions import Rejected, record_events
 from reputable.events.schemas import EventIn
-from reputable.integrations.compat_auth import Audience, Denied, grant_for_token, issue_token
+from reputable.integrations.compat_auth import Audience, Denied, grant_for_token, issue_token, their_name
 from reputable.integrations.platforms import CHECKOUT
 from reputable.lib.api import FieldError, field_errors
 from reputable.lib.dates import DelayUnit
@@ -120,10 +120,7 @@ class OrderIn(BaseModel):
 
 
 def _theirs(field: str) -> str:
-    for ours, theirs in THEIR_NAMES.items():
-        if field == ours or field.startswith(f"{ours}."):
-            return theirs + field[len(ours) :]
-    return field
+    return their_name(field, THEIR_NAMES)
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> JsonResponse:

@@ -51,7 +51,7 @@ from pydantic import ValidationError as Invalid
 from reputable.events.actions import Recorded, Rejected, record_events
 from reputable.events.models import Event
 from reputable.events.schemas import EventIn
-from reputable.integrations.compat_auth import Denied, grant_for_api_key
+from reputable.integrations.compat_auth import Denied, grant_for_api_key, their_name
 from reputable.integrations.platforms import CHECKOUT
 from reputable.lib.api import field_errors
 from reputable.lib.dates import DelayUnit
@@ -217,10 +217,7 @@ def _theirs(field: str, reference_field: str) -> str:
         return reference_field
     if field.startswith("products."):  # products.0.sku: the first product code
         return "product_code." + field.split(".")[1]
-    for ours, theirs in THEIR_NAMES.items():
-        if field == ours or field.startswith(f"{ours}."):
-            return theirs + field[len(ours) :]
-    return field
+    return their_name(field, THEIR_NAMES)
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> JsonResponse:
