@@ -243,3 +243,164 @@ class ImportSettings(models.Model):
 
     def __str__(self) -> str:
         return f"import settings of {self.shop_id}"
+
+
+# --- forwarding invitations to another provider (reputable.integrations.forwarding) ----------------
+
+
+class Provider(models.TextChoices):
+    """A review provider a shop may hand its invitations to instead of Reputable's email."""
+
+    KIYOH = "kiyoh", "Kiyoh / Klantenvertellen"
+    FEEDBACKCOMPANY = "feedbackcompany", "The Feedback Company"
+    ETRUSTED = "etrusted", "Trusted Shops eTrusted"
+    TRUSTPILOT = "trustpilot", "Trustpilot"
+
+
+class ProviderAccount(models.Model):
+    """A shop's credentials with one provider: what the dispatcher signs in with to forward.
+
+    `credentials` are the provider's own (an API token, a client id and secret, ...); they are
+    never shown back, only replaced. `access_token` caches the provider's OAuth token until
+    `token_expires_at`.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="provider_accounts")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    credentials = models.JSONField(default=dict)
+    access_token = models.TextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "provider"], name="one_account_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} account of {self.shop_id}"
+
+
+# --- other portals' reviews, imported and kept apart (reputable.integrations.review_imports) ------
+
+
+class ReviewSource(models.TextChoices):
+    """Portals whose reviews a shop may import. `generic` is the documented format of our own,
+    for any other portal, which names itself in the file."""
+
+    TRUSTPILOT = "trustpilot", "Trustpilot"
+    GOOGLE = "google", "Google"
+    TRUSTEDSHOPS = "trustedshops", "Trusted Shops"
+    KIYOH = "kiyoh", "Kiyoh"
+    PROVENEXPERT = "provenexpert", "ProvenExpert"
+    GENERIC = "generic", _("Other portal")
+
+
+class ImportedReview(models.Model):
+    """A review written on another portal and imported: never verified, never in the verified
+    score, kept with its source, its id there, its date, its own rating and scale, its author
+    as given and its link. Deduplicated on (shop, source, source_id) across imports."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="imported_reviews", db_index=False)
+    source = models.CharField(max_length=20, choices=ReviewSource.choices)
+    # The portal's name as shown (the generic format's own; else the source's label).
+    source_name = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=200)
+    # The rating as the portal gave it, on its scale (Kiyoh: 10), and converted to stars by the
+    # published rule (reputable.integrations.review_imports.to_stars): `stars` exact, `rating`
+    # the whole stars shown.
+    original_rating = models.DecimalField(max_digits=5, decimal_places=2)
+    original_scale = models.PositiveSmallIntegerField(default=5)
+    stars = models.DecimalField(max_digits=4, decimal_places=2)
+    rating = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    author = models.CharField(max_length=200, blank=True)  # as the portal gave it
+    url = models.URLField(max_length=500, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    reviewed_at = models.DateTimeField()  # the original date
+    # A product review: the shop's SKU (and GTIN) of the product, when the portal names it.
+    sku = models.CharField(max_length=100, blank=True)
+    gtin = models.CharField(max_length=20, blank=True)
+    product_name = models.CharField(max_length=200, blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "source", "source_id"], name="one_copy_per_source_review"),
+        ]
+        indexes = [
+            # Serves the profile's list of a shop's imported reviews, newest first.
+            models.Index(fields=["shop", "-reviewed_at", "-id"], name="imported_review_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} review {self.source_id} of {self.shop_id}"
+
+
+class ImportedSource(models.Model):
+    """What the seal, badge and profile show of one source of a shop: read in O(1), kept up to
+    date in the transaction of each import. `stars_total` sums the exact stars, `original_total`
+    the ratings on the source's own scale. `collection_method` is what the merchant asserts of
+    how the source collected its reviews (Google's product review feed's values); without it,
+    no review of the source goes into the feed."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="imported_sources")
+    source = models.CharField(max_length=20, choices=ReviewSource.choices)
+    source_name = models.CharField(max_length=80)
+    count = models.PositiveIntegerField(default=0)
+    stars_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    original_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    original_scale = models.PositiveSmallIntegerField(default=5)
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    url = models.URLField(max_length=500, blank=True)  # the shop's page on the portal
+    collection_method = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "source", "source_name"], name="one_summary_per_source"),
+        ]
+        ordering = ["source", "source_name"]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} of {self.shop_id}"
+
+
+class ReviewPullQuerySet(LeasedQuerySet["ReviewPull"]):
+    # Scheduled pulls of a portal's reviews (reputable.integrations.review_pulls).
+    due_field = "due_at"
+    pending = "active"
+    failed = "failed"
+
+
+class ReviewPull(Leased):
+    """A shop's scheduled pull of its reviews from a portal with a public API (Kiyoh's review
+    feed, Trustpilot's business-unit reviews), with the merchant's credentials."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        FAILED = "failed", _("Failed")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="review_pulls")
+    source = models.CharField(max_length=20, choices=ReviewSource.choices)
+    # The source's own settings and credentials (location id and token, business unit id and
+    # API key, ...): never shown back, only replaced.
+    settings = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    due_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    cursor = models.JSONField(default=dict)  # where the next pull goes on
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    last_count = models.PositiveIntegerField(default=0)  # new reviews at the last pull
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[ReviewPullQuerySet] = ReviewPullQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "source"], name="one_pull_per_source")]
+        indexes = [
+            # Serves ReviewPullQuerySet.due(): the pulls whose time has come.
+            models.Index(fields=["due_at"], condition=Q(status="active"), name="review_pull_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} pull of {self.shop_id}"
