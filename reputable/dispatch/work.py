@@ -42,6 +42,15 @@ class Permanent(Exception):  # noqa: N818 - reads as `raise Permanent(...)`
     """A failure that no retry can mend (an address no message can carry): give up at once."""
 
 
+class RetryAfter(Exception):  # noqa: N818 - reads as `raise RetryAfter(...)`
+    """A failure whose other side said when to try again (an HTTP Retry-After): due again after
+    `delay` instead of the kind's back-off, unless the kind gives up on the row."""
+
+    def __init__(self, message: str, delay: dt.timedelta) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
 class Mail:
     """One mail connection shared by the kinds that send email, kept open while there is work."""
 
@@ -200,6 +209,8 @@ class Worker:
             log.warning("%s %s: failed: %r", kind.name, item.pk, error)
             attempts = item.attempts + 1
             delay = None if isinstance(error, Permanent) else kind.retry_delay(attempts)
+            if delay is not None and isinstance(error, RetryAfter):
+                delay = error.delay
             kind.record_failure(item, f"{type(error).__name__}: {error}", None if delay is None else now + delay)
             return True
         kind.record_done(item, now)

@@ -26,6 +26,7 @@ from reputable.lib.dates import EARLIEST, MAX_DELAY, DelayUnit, load_holidays, t
 from reputable.reviews import counters
 from reputable.reviews.models import Product
 from reputable.shops.models import Shop
+from reputable.webhooks.events import emit
 
 Outcome = Event.Outcome
 
@@ -232,8 +233,46 @@ def _record_new(
     )
     for (type_id, tx_id, outcome, invitation), (event_id,) in zip(decided, ids, strict=True):
         known[(type_id, tx_id)] = (event_id, outcome, invitation)
+    emit(shop, _told(fresh, decided, ids))
     _link_products(db, shop, [event for _type, _tx, event in fresh], {t.reference: t for t in transactions})
     return ids
+
+
+def _told(
+    fresh: list[tuple[ActiveType, IncomingTransaction, EventIn]],
+    decided: list[tuple[int, int, str, PlannedInvitation | None]],
+    ids: list[tuple[int]],
+) -> list[tuple[str, dict[str, Any]]]:
+    """What a batch tells the shop's webhooks: each event received, each invitation scheduled
+    (the cancelled ones tell of themselves, see InvitationQuerySet.cancel)."""
+    told: list[tuple[str, dict[str, Any]]] = []
+    for (event_type, tx, _event), (_t, _x, outcome, invitation), (event_id,) in zip(fresh, decided, ids, strict=True):
+        invitation_id = invitation.id if invitation is not None else None
+        told.append(
+            (
+                "event.received",
+                {
+                    "id": event_id,
+                    "type": event_type.key,
+                    "reference": tx.reference,
+                    "outcome": outcome,
+                    "invitation_id": invitation_id,
+                },
+            )
+        )
+        if outcome == Outcome.SCHEDULED and invitation is not None:
+            told.append(
+                (
+                    "invitation.scheduled",
+                    {
+                        "id": invitation_id,
+                        "reference": tx.reference,
+                        "status": "pending",
+                        "send_at": invitation.send_at,
+                    },
+                )
+            )
+    return told
 
 
 def _counts(

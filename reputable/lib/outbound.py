@@ -65,9 +65,12 @@ def check_url(url: str) -> str:
     if parts.username or parts.password:
         return "must not carry a user name or password"
     try:
-        address = ipaddress.ip_address(hostname)
+        address: Address = ipaddress.ip_address(hostname)
     except ValueError:
-        return ""  # a name: checked when it is resolved
+        try:  # the old numeric forms a resolver still takes: 0x7f000001, 2130706433, 0177.0.0.1
+            address = ipaddress.IPv4Address(socket.inet_aton(hostname))
+        except OSError:
+            return ""  # a name: checked when it is resolved
     return "" if allowed(address) else "points at an address that may not be called"
 
 

@@ -48,6 +48,7 @@ from reputable.reviews.models import RemovalOrigin, Review
 from reputable.reviews.summaries import summarise
 from reputable.shops.access import members_at_least
 from reputable.shops.models import Membership, Shop
+from reputable.webhooks.events import emit
 
 HEARING_DAYS = 14
 REMINDER_DAYS = 7
@@ -319,6 +320,8 @@ def open_dispute(
             created_at=now,
         )
         _record(dispute, "opened", actor=Party.SHOP, user=user, now=now, text=explanation)
+        data = {"id": dispute.pk, "review_id": review.pk, "reason": reason, "created_at": now}
+        emit(shop, [("dispute.opened", data)])
         triage_by = add_delay(
             now,
             TRIAGE_WORKING_DAYS,
@@ -483,6 +486,15 @@ def _decision(
             decided_at=now,
             closed_at=now if appeal else None,
         )
+    if not interim:
+        data = {
+            "id": dispute.pk,
+            "review_id": dispute.review_id,
+            "measure": measure,
+            "appeal": appeal,
+            "decided_at": now,
+        }
+        emit(dispute.shop_id, [("dispute.decided", data)])
     send_statement(decision)
     return decision
 

@@ -30,6 +30,7 @@ from reputable.reviews.models import (
 from reputable.reviews.summaries import count_rating
 from reputable.shops.access import members_at_least
 from reputable.shops.models import Membership
+from reputable.webhooks.events import emit, listens
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,46 @@ def submit_review(*, invitation: Invitation, data: ReviewInput, now: dt.datetime
             raise EditWindowClosed
         _edit(review, invitation, data, now)
         return review, False
+
+
+def tell_webhooks(review: Review, event_type: str) -> None:
+    """The shop's webhooks hear of the review as it now stands (in the caller's transaction): as
+    published, or, taken down, only what its stub says."""
+    if not listens(review.shop_id, event_type):
+        return
+    data: dict[str, Any] = {
+        "id": review.pk,
+        "status": review.status,
+        "rating": review.rating,
+        "verified": review.verified,
+        "reference": review.transaction.reference if review.transaction_id else None,
+        "created_at": review.created_at,
+        "updated_at": review.updated_at,
+    }
+    if review.is_published:
+        products = review.product_reviews.select_related("product").order_by("pk")
+        data |= {
+            "delivery_rating": review.delivery_rating,
+            "service_rating": review.service_rating,
+            "title": review.title,
+            "body": review.body,
+            "author_name": review.author_name,
+            "locale": review.locale,
+            "products": [{"sku": p.product.sku, "rating": p.rating, "body": p.body} for p in products],
+        }
+    else:
+        data |= {"removed_at": review.removed_at or review.restricted_at, "ground": review.removal_ground}
+    emit(review.shop_id, [(event_type, data)])
+
+
+def _tell_webhooks_of_reply(reply: Reply, event_type: str) -> None:
+    data = {
+        "review_id": reply.review_id,
+        "body": reply.body,
+        "created_at": reply.created_at,
+        "updated_at": reply.updated_at,
+    }
+    emit(reply.review.shop_id, [(event_type, data)])
 
 
 def author_name(invitation: Invitation, name_display: str) -> str:
@@ -104,6 +145,7 @@ def _publish(invitation: Invitation, data: ReviewInput, now: dt.datetime) -> Rev
     )
     Invitation.objects.filter(pk=invitation.pk).mark_reviewed()
     enqueue("new-review", {"review": review.pk}, shop=review.shop)  # the team's emails (dashboard.notifications)
+    tell_webhooks(review, "review.created")
     pagecache.changed(review.shop.slug)
     return review
 
@@ -145,6 +187,7 @@ def _edit(review: Review, invitation: Invitation, data: ReviewInput, now: dt.dat
     review.author_name = author_name(invitation, data.name_display)
     review.updated_at = now
     review.save()
+    tell_webhooks(review, "review.updated")
     pagecache.changed(review.shop.slug)
     from reputable.moderation.actions import review_edited  # moderation builds on this module
 
@@ -285,6 +328,8 @@ def write_to_shop(*, review: Review, body: str, now: dt.datetime) -> ReviewMessa
     with db_transaction.atomic():
         review, message = _add_message(review, ReviewMessage.Sender.REVIEWER, body, None, now)
         shop = review.shop
+        data = {"id": message.pk, "review_id": review.pk, "body": body, "created_at": now}
+        emit(shop, [("message.received", data)])
         review_url = settings.BASE_URL + reverse("dashboard-review", args=[shop.slug, review.pk])
         for member in members_at_least(shop, Membership.Role.RESPONDER).select_related("user"):
             send_email(
@@ -365,9 +410,11 @@ def reply_to_review(*, review: Review, body: str, author: User, now: dt.datetime
             metrics = counters.reply_metrics(stars=review.rating, hours=hours)
             counters.add(shop=review.shop, day=now.astimezone(dt.UTC).date(), metrics=metrics)
             _tell_reviewer(review, reply)
+            _tell_webhooks_of_reply(reply, "reply.created")
         elif reply.body != body:
             reply.body, reply.author, reply.updated_at = body, author, now
             reply.save(update_fields=["body", "author", "updated_at"])
+            _tell_webhooks_of_reply(reply, "reply.updated")
         else:
             return reply  # the same text sent again
         pagecache.changed(review.shop.slug)
@@ -438,6 +485,7 @@ def remove_review(*, review: Review, ground: str, origin: str, now: dt.datetime)
         review.removed_at, review.removal_ground, review.removal_origin = now, ground, origin
         review.disputed_since = None
         review.save(update_fields=["status", "removed_at", "removal_ground", "removal_origin", "disputed_since"])
+        tell_webhooks(review, "review.removed")
         counters.add(shop=review.shop, day=now.astimezone(dt.UTC).date(), metrics={f"reviews.removed.{ground}": 1})
         if origin != RemovalOrigin.DISPUTE:
             # An open dispute of the review has nothing left to decide. (Moderation builds on
@@ -459,6 +507,7 @@ def restrict_review(*, review: Review, now: dt.datetime) -> Review:
         _count_ratings(review, -1)
         review.status, review.restricted_at = Review.Status.RESTRICTED, now
         review.save(update_fields=["status", "restricted_at"])
+        tell_webhooks(review, "review.removed")
         pagecache.changed(review.shop.slug)
     return review
 
@@ -477,6 +526,7 @@ def reinstate_review(*, review: Review) -> Review:
         review.removed_at, review.removal_ground, review.removal_origin = None, "", ""
         review.save(update_fields=["status", "removed_at", "removal_ground", "removal_origin"])
         _count_ratings(review, 1)
+        tell_webhooks(review, "review.updated")
         pagecache.changed(review.shop.slug)
     return review
 
@@ -506,7 +556,10 @@ def redact_review(*, review: Review, passage: str, ground: str, now: dt.datetime
                 rated.save(update_fields=["body"])
         review.redacted_at, review.redaction_ground = now, ground
         review.save(update_fields=["title", "body", "redacted_at", "redaction_ground"])
-        reinstate_review(review=review)
+        if review.is_published:
+            tell_webhooks(review, "review.updated")
+        else:
+            reinstate_review(review=review)  # which tells of it
         pagecache.changed(review.shop.slug)
     return review
 

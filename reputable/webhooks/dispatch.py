@@ -1,0 +1,253 @@
+"""Webhook deliveries as the dispatcher's due work, by the Standard Webhooks specification.
+
+Each try POSTs the message's body, as it was made, with `webhook-id` (the message's, the same on
+every try), `webhook-timestamp` (the try's) and `webhook-signature` (`v1,` and the base64 of the
+HMAC-SHA256 of `id.timestamp.body`; two of them for a day after a rotation), through the one
+outbound client (SSRF-safe, no redirects, 15 s timeouts), on one connection kept open between
+tries. A 2xx is a success; anything else (a 3xx included) fails the try:
+
+- tried again on the specification's schedule, SCHEDULE after the first try, each wait with
+  a tenth of jitter either way, and given up after the last;
+- 429 and 503 with `Retry-After` (seconds or an HTTP date): tried again when it says, within a day;
+- 410 Gone: the endpoint is disabled at once;
+- an endpoint that has failed every try for ENDPOINT_FAILING_DAYS is disabled, and its
+  owners are emailed.
+
+Deliveries are claimed oldest first, so an endpoint gets its messages in the order they were
+made; a message that fails is retried on its own and does not hold the others back (Standard
+Webhooks asks no strict order: the body's `timestamp` tells it).
+"""
+
+import datetime as dt
+import email.utils
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.db import transaction as db_transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+from standardwebhooks.webhooks import Webhook
+
+from reputable.dispatch.work import Check, LeasedKind, Permanent, RetryAfter, register
+from reputable.lib import outbound
+from reputable.webhooks import actions
+from reputable.webhooks.models import Attempt, Delivery, Endpoint
+
+# The waits after the first try, the second, ... (Standard Webhooks' schedule); then given up.
+SCHEDULE = [
+    dt.timedelta(seconds=5),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=5),
+    dt.timedelta(hours=10),
+    dt.timedelta(hours=10),
+]
+JITTER = 0.1  # each wait is drawn from ±10 % of its length
+MAX_RETRY_AFTER = dt.timedelta(days=1)
+ENDPOINT_FAILING_DAYS = 5
+BODY_KEPT = 1024  # bytes of an answer's body kept with the try
+TIMEOUT = 15.0
+# Why the dispatcher disabled an endpoint (translated in the email to its owners).
+GONE = gettext_noop("it answered 410 Gone")
+FAILING = gettext_noop("every try failed for 5 days")
+
+
+def signatures(endpoint: Endpoint, uid: str, at: dt.datetime, body: str) -> str:
+    return " ".join(Webhook(secret).sign(uid, at, body) for secret in endpoint.secrets(at))
+
+
+def retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
+    """The wait a Retry-After header asks for (delay-seconds or an HTTP date), within a day."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        wait = dt.timedelta(seconds=int(value))
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        wait = when - now
+    return max(dt.timedelta(0), min(wait, MAX_RETRY_AFTER))
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one try saw."""
+
+    at: dt.datetime
+    status: int | None
+    body: str
+    duration_ms: int
+    error: str = ""
+
+
+class Failed(Exception):  # noqa: N818
+    """A try that did not succeed (retried on the schedule)."""
+
+
+@register
+class Deliveries(LeasedKind):
+    name = "webhooks"
+    model = Delivery
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: httpx.Client | None = None
+        self.outcomes: dict[int, Outcome] = {}
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = outbound.client(timeout=TIMEOUT, headers={"User-Agent": "Reputable-Webhooks"})
+        return self._client
+
+    def settle(self) -> None:
+        """Idle: the connections kept open between tries are closed."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def retry_delay(self, attempts: int) -> dt.timedelta | None:
+        if attempts > len(SCHEDULE):
+            return None
+        wait = SCHEDULE[attempts - 1]
+        return wait * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not a secret
+
+    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[Delivery]:
+        claim = Delivery.objects.claim(now, size=self.batch_size, lease=lease)
+        if not claim.pks:
+            return []
+        return list(
+            Delivery.objects.filter(pk__in=claim.pks, claim_id=claim.id)
+            .select_related("endpoint", "message")
+            .order_by("due_at", "pk")
+        )
+
+    def recheck(self, item: Delivery) -> Check:
+        current = Delivery.objects.filter(pk=item.pk).values_list("status", "claim_id", "endpoint__disabled_at").first()
+        if current is None or current[:2] != (Delivery.Status.PENDING, item.claim_id):
+            return Check.GONE
+        if current[2] is not None:  # disabled since it was claimed
+            Delivery.objects.filter(pk=item.pk).retry_later(
+                item.claim_id, error="the endpoint was disabled", retry_at=None
+            )
+            return Check.HANDLED
+        return Check.DO
+
+    def perform(self, item: Delivery, now: dt.datetime) -> None:
+        message, endpoint = item.message, item.endpoint
+        at = timezone.now()
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message.uid,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signatures(endpoint, message.uid, at, message.body),
+        }
+        start = time.perf_counter()
+        try:
+            with self.client().stream("POST", endpoint.url, content=message.body.encode(), headers=headers) as answer:
+                kept = _first_bytes(answer)
+        except httpx.InvalidURL as error:  # a URL httpx cannot call (0177.0.0.1, say): nothing sent
+            self.outcomes[item.pk] = Outcome(at, None, "", _ms(start), error=str(error))
+            raise Permanent(f"the URL may not be called: {error}") from None
+        except httpx.HTTPError as error:
+            self.outcomes[item.pk] = Outcome(at, None, "", _ms(start), error=_describe(error))
+            self.settle()  # the connection may be broken; the next try opens a fresh one
+            if isinstance(error, outbound.Blocked):
+                raise Permanent(str(error)) from None
+            raise Failed(_describe(error)) from None
+        status = answer.status_code
+        self.outcomes[item.pk] = Outcome(at, status, kept, _ms(start))
+        if 200 <= status < 300:
+            return
+        why = f"HTTP {status}"
+        if status == 410:
+            raise Permanent(f"{why}: the endpoint is gone")
+        if status in (429, 503) and (wait := retry_after(answer.headers.get("retry-after"), at)) is not None:
+            raise RetryAfter(f"{why}, Retry-After {answer.headers['retry-after']}", wait)
+        raise Failed(why)
+
+    def record_done(self, item: Delivery, now: dt.datetime) -> None:
+        outcome = self.outcomes.pop(item.pk)
+        with db_transaction.atomic():
+            Delivery.objects.filter(pk=item.pk, claim_id=item.claim_id).update(
+                status=Delivery.Status.SUCCEEDED,
+                succeeded_at=outcome.at,
+                claimed_until=None,
+                claim_id="",
+                attempts=0,
+                last_error="",
+                **_seen(item, outcome),
+            )
+            _keep(item, outcome)
+            if item.endpoint.failing_since is not None:
+                Endpoint.objects.filter(pk=item.endpoint_id).update(failing_since=None)
+
+    def record_failure(self, item: Delivery, error: str, retry_at: dt.datetime | None) -> None:
+        outcome = self.outcomes.pop(item.pk, None) or Outcome(timezone.now(), None, "", 0, error=error)
+        endpoint = item.endpoint
+        with db_transaction.atomic():
+            super().record_failure(item, error, retry_at)
+            Delivery.objects.filter(pk=item.pk).update(**_seen(item, outcome))
+            _keep(item, outcome)
+            if endpoint.failing_since is None:
+                Endpoint.objects.filter(pk=endpoint.pk, failing_since=None).update(failing_since=outcome.at)
+            if outcome.status == 410:
+                actions.disable_endpoint(endpoint=endpoint, reason=GONE, now=outcome.at)
+            elif endpoint.failing_since and outcome.at - endpoint.failing_since >= dt.timedelta(
+                days=ENDPOINT_FAILING_DAYS
+            ):
+                actions.disable_endpoint(endpoint=endpoint, reason=FAILING, now=outcome.at)
+
+    def release(self, items: Sequence[Delivery]) -> None:
+        for item in items:
+            self.outcomes.pop(item.pk, None)
+        super().release(items)
+
+
+def _seen(item: Delivery, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "tries": item.tries + 1,
+        "last_try_at": outcome.at,
+        "response_status": outcome.status,
+        "response_body": outcome.body,
+        "duration_ms": outcome.duration_ms,
+    }
+
+
+def _keep(item: Delivery, outcome: Outcome) -> None:
+    Attempt.objects.create(
+        delivery_id=item.pk,
+        at=outcome.at,
+        response_status=outcome.status,
+        response_body=outcome.body,
+        duration_ms=outcome.duration_ms,
+        error=outcome.error,
+    )
+
+
+def _first_bytes(answer: httpx.Response) -> str:
+    kept = b""
+    for chunk in answer.iter_bytes():
+        kept += chunk
+        if len(kept) >= BODY_KEPT:
+            break
+    return kept[:BODY_KEPT].decode("utf-8", "replace")
+
+
+def _ms(start: float) -> int:
+    return round((time.perf_counter() - start) * 1000)
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return f"timed out after {TIMEOUT:.0f} s"
+    return f"{type(error).__name__}: {error}"[:500]
