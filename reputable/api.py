@@ -7,7 +7,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from reputable.events.api import router as events_router
 from reputable.integrations.api import router as connectors_router
+from reputable.integrations.forwarding_api import router as provider_accounts_router
 from reputable.integrations.imports_api import router as imports_router
+from reputable.integrations.review_imports_api import router as review_imports_router
 from reputable.invitations.api import router as invitations_router
 from reputable.lib.api import ApiError, FieldError, field_errors, invalid_fields
 from reputable.moderation.api import router as disputes_router
@@ -16,6 +18,7 @@ from reputable.reviews.api import public_router
 from reputable.reviews.api import router as reviews_router
 from reputable.shops.access import ApiKeyAuth
 from reputable.shops.api import router as shops_router
+from reputable.webhooks.api import router as webhooks_router
 from reputable.widgets.api import router as exports_router
 
 api = NinjaAPI(
@@ -36,6 +39,9 @@ api.add_router("/", privacy_router)
 api.add_router("/", disputes_router)
 api.add_router("/", connectors_router)
 api.add_router("/", imports_router)
+api.add_router("/", review_imports_router)
+api.add_router("/", provider_accounts_router)
+api.add_router("/", webhooks_router)
 
 
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:

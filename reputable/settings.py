@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "reputable.privacy",
     "reputable.moderation",
     "reputable.integrations",
+    "reputable.webhooks",
     # Accounts: sign-up, email verification, password reset, login throttling, TOTP.
     "allauth",
     "allauth.account",
@@ -261,8 +262,21 @@ DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=300)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
 DISPATCH_IDLE_SECONDS = env.float("DISPATCH_IDLE_SECONDS", default=2.0)
 
+# Forwarding invitations to a provider (reputable/integrations/forwarding.py): each provider's
+# API base URL, a setting so that tests (or a provider's sandbox) can point elsewhere.
+KIYOH_BASE_URL = env.str("KIYOH_BASE_URL", default="https://www.kiyoh.com")
+FEEDBACKCOMPANY_BASE_URL = env.str("FEEDBACKCOMPANY_BASE_URL", default="https://www.feedbackcompany.com")
+ETRUSTED_BASE_URL = env.str("ETRUSTED_BASE_URL", default="https://api.etrusted.com")
+ETRUSTED_LOGIN_URL = env.str("ETRUSTED_LOGIN_URL", default="https://login.etrusted.com")
+TRUSTPILOT_BASE_URL = env.str("TRUSTPILOT_BASE_URL", default="https://invitations-api.trustpilot.com")
+TRUSTPILOT_API_URL = env.str("TRUSTPILOT_API_URL", default="https://api.trustpilot.com")
+
 # Magento 2 connectors: seconds between pulls of a shop's changed orders, once caught up.
 MAGENTO_PULL_INTERVAL = env.int("MAGENTO_PULL_INTERVAL", default=300)
+
+# Scheduled pulls of other portals' reviews (Kiyoh, Trustpilot; reputable/integrations/
+# review_pulls.py): seconds between pulls once caught up. Their base URLs are the ones above.
+REVIEW_PULL_INTERVAL = env.int("REVIEW_PULL_INTERVAL", default=21600)
 
 # Failed attempts (wrong API keys, unknown link tokens, failed logins) per client address:
 # past the limit within the window, 429 until the window ends (see reputable/lib/ratelimit.py).

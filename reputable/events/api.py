@@ -185,11 +185,18 @@ class TransactionProductOut(Schema):
     image_url: str
 
 
+class TransactionInvitationOut(InvitationOut):
+    sent_count: int
+    last_error: str = Field(description="Why the last attempt failed (a provider's refusal too); empty if none")
+    forwarded_to: str = Field(description="The provider the invitation was forwarded to; empty for Reputable's email")
+    forwarded_ref: str = Field(description="The provider's reference of the forwarded invitation")
+
+
 class TransactionOut(Schema):
     reference: str
     date: dt.datetime
     email: str
-    invitation: InvitationOut | None
+    invitation: TransactionInvitationOut | None
     events: list[TransactionEventOut]
     products: list[TransactionProductOut] = Field(description="What was bought, by SKU (empty texts: not reported)")
 

@@ -4,6 +4,11 @@ managers and owners the forms to connect a platform, pause, resume, remap and de
 form calls the action the API calls (reputable.integrations.actions).
 
 A connector's secret is on the answer to its creation only, as an API key is.
+
+For managers and owners the page also holds the shop's accounts with the review providers its
+rules may forward invitations to: which credentials are set (their values are never shown
+back), a form per provider to set or replace them, and a button to remove the account. Each
+calls the action the API calls (reputable.integrations.forwarding).
 """
 
 from typing import Any
@@ -22,9 +27,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from reputable.dashboard.base import Role, ShopRequest, page, shop_page
 from reputable.dashboard.paging import BadCursor, Position, keyset_page
 from reputable.events.models import EventType
-from reputable.integrations import actions, shopware
+from reputable.integrations import actions, forwarding, shopware
 from reputable.integrations.api import RECENT
-from reputable.integrations.models import Connector, Delivery, Platform
+from reputable.integrations.models import Connector, Delivery, Platform, Provider, ProviderAccount
 from reputable.integrations.platforms import PLATFORMS, delivery_url, platform_of
 from reputable.shops.access import connector_of, may
 
@@ -83,6 +88,44 @@ class MappingForm(forms.Form):
             )
 
 
+# The label of each provider credential (see forwarding.CREDENTIALS).
+CREDENTIAL_LABELS = {
+    "api_token": gettext_lazy("API token"),
+    "location_id": gettext_lazy("Location ID"),
+    "client_id": gettext_lazy("Client ID"),
+    "client_secret": gettext_lazy("Client secret"),
+    "channel_id": gettext_lazy("Channel ID"),
+    "api_key": gettext_lazy("API key"),
+    "api_secret": gettext_lazy("API secret"),
+    "business_unit_id": gettext_lazy("Business unit ID"),
+    "template_id": gettext_lazy("Invitation template ID"),
+    "sender_email": gettext_lazy("Sender email address"),
+    "reply_to": gettext_lazy("Reply-to email address"),
+    "redirect_uri": gettext_lazy("Address to show after the review"),
+}
+# The credentials typed into password inputs: a browser neither shows nor echoes them back.
+SECRETS = {"api_token", "client_secret", "api_key", "api_secret"}
+
+
+class ProviderAccountForm(forms.Form):
+    """The credentials of one provider, each a field named by its key. Whether they are
+    complete is the action's to say (forwarding.set_account), so none is required here."""
+
+    def __init__(self, data: Any = None, *, provider: str) -> None:
+        super().__init__(data, prefix=provider)
+        self.provider = provider
+        required, optional = forwarding.CREDENTIALS[provider]
+        for key in required + optional:
+            attrs = {"autocomplete": "off"}
+            widget = forms.PasswordInput(attrs=attrs) if key in SECRETS else forms.TextInput(attrs=attrs)
+            self.fields[key] = forms.CharField(
+                label=CREDENTIAL_LABELS.get(key, key),
+                required=False,
+                widget=widget,
+                help_text=gettext_lazy("Optional.") if key in optional else "",
+            )
+
+
 def _add_refusal(form: forms.Form, error: actions.Refused) -> None:
     for field, message in error.fields.items():
         name = field.removeprefix("mapping.")
@@ -94,6 +137,7 @@ def _page(
     *,
     form: NewConnectorForm | None = None,
     remapped: MappingForm | None = None,
+    provider_form: ProviderAccountForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     shop = request.shop
@@ -110,8 +154,35 @@ def _page(
                 "deliveries": list(connector.deliveries.all()[:LATEST]),
             }
         )
-    context = {"section": SECTION, "items": items, "form": form or NewConnectorForm(), "recent_days": RECENT.days}
+    context = {
+        "section": SECTION,
+        "items": items,
+        "form": form or NewConnectorForm(),
+        "recent_days": RECENT.days,
+        "providers": [] if read_only else _providers(request, provider_form),
+    }
     return page(request, "integrations/connectors/index.html", context, status=status)
+
+
+def _providers(request: ShopRequest, bound: ProviderAccountForm | None) -> list[dict[str, Any]]:
+    """Each provider with the shop's account there (or None), the names of the credentials set
+    (never their values) and the form to set them."""
+    accounts = {a.provider: a for a in ProviderAccount.objects.filter(shop=request.shop)}
+    providers = []
+    for value, label in Provider.choices:
+        account = accounts.get(value)
+        given = {key for key, text in (account.credentials if account else {}).items() if text}
+        required, optional = forwarding.CREDENTIALS[value]
+        providers.append(
+            {
+                "value": value,
+                "label": label,
+                "account": account,
+                "set": [CREDENTIAL_LABELS.get(key, key) for key in required + optional if key in given],
+                "form": bound if bound is not None and bound.provider == value else ProviderAccountForm(provider=value),
+            }
+        )
+    return providers
 
 
 @require_http_methods(["GET", "POST"])
@@ -212,6 +283,57 @@ def connector_shopware_app(request: ShopRequest, connector_id: int) -> HttpRespo
     return shopware.app_download(connector)
 
 
+def _provider(provider: str) -> str:
+    if provider not in Provider.values:
+        raise Http404("no such provider")
+    return provider
+
+
+@require_POST
+@shop_page(role=Role.MANAGER)
+def provider_account(request: ShopRequest, provider: str) -> HttpResponse:
+    """Set or replace the shop's credentials with a provider; a refusal is shown by its field."""
+    form = ProviderAccountForm(request.POST, provider=_provider(provider))
+    if form.is_valid():
+        try:
+            forwarding.set_account(shop=request.shop, provider=provider, credentials=form.cleaned_data)
+        except forwarding.Refused as error:
+            for field, message in error.fields.items():
+                name = field.removeprefix("credentials.")
+                form.add_error(name if name in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _("The %(provider)s account is set: rules sent by %(provider)s forward their invitations with it.")
+                % {"provider": Provider(provider).label},
+            )
+            return redirect(SECTION, request.shop.slug)
+    return _page(request, provider_form=form, status=400)
+
+
+@require_POST
+@shop_page(role=Role.MANAGER)
+def provider_account_remove(request: ShopRequest, provider: str) -> HttpResponse:
+    """Forget the shop's account with a provider, unless an active rule forwards to it."""
+    # Scoped by the shop the choke point gave, as the API's DELETE is.
+    account = ProviderAccount.objects.filter(shop=request.shop, provider=_provider(provider)).first()
+    label = Provider(provider).label
+    if account is None:
+        messages.info(request, _("There is no %(provider)s account to remove.") % {"provider": label})
+    else:
+        try:
+            forwarding.remove_account(account=account)
+        except forwarding.Refused as error:
+            reason = "; ".join(error.fields.values())
+            messages.error(
+                request,
+                _("The %(provider)s account is not removed: %(reason)s.") % {"provider": label, "reason": reason},
+            )
+        else:
+            messages.success(request, _("The %(provider)s account is removed.") % {"provider": label})
+    return redirect(SECTION, request.shop.slug)
+
+
 urls = [
     path("connectors", connectors, name=SECTION),
     path("connectors/<int:connector_id>/status", connector_status, name="dashboard-connector-status"),
@@ -222,5 +344,11 @@ urls = [
         "connectors/<int:connector_id>/shopware-app.zip",
         connector_shopware_app,
         name="dashboard-connector-shopware-app",
+    ),
+    path("connectors/providers/<str:provider>", provider_account, name="dashboard-provider-account"),
+    path(
+        "connectors/providers/<str:provider>/remove",
+        provider_account_remove,
+        name="dashboard-provider-account-remove",
     ),
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from reputable.dispatch.outbox import send_email
 from reputable.events.models import Event, EventType
+from reputable.integrations.models import ProviderAccount
 from reputable.invitations.describe import sample_message
 from reputable.invitations.models import Invitation, InvitationRule, MessageKind, MessageTemplate, Suppression
 from reputable.lib import sql
@@ -205,6 +206,11 @@ def check_rule(*, rule: InvitationRule) -> None:
         rule.full_clean(exclude=["event_type"], validate_constraints=False)
     except ValidationError as error:
         raise Refused({field: " ".join(messages) for field, messages in error.message_dict.items()}) from None
+    if (
+        rule.forwards
+        and not ProviderAccount.objects.filter(shop=rule.event_type.shop_id, provider=rule.channel).exists()
+    ):
+        raise Refused({"channel": f"the shop has no {rule.channel} account: add it first (/api/v1/provider-accounts)"})
 
 
 def save_rule(*, rule: InvitationRule, replace_active: bool = False) -> InvitationRule:

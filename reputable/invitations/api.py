@@ -35,6 +35,14 @@ class RuleOut(Schema):
     reminder_interval_amount: int
     reminder_interval_unit: str
     max_transaction_age_days: int | None
+    channel: str = Field(description="`email` (Reputable sends it) or the provider it is forwarded to")
+
+
+CHANNEL = (
+    "`email`: Reputable sends the invitation and its reminders; `kiyoh`, `feedbackcompany`, `etrusted` or"
+    " `trustpilot`: at its send time the invitation is forwarded to that provider with the shop's account"
+    " (PUT /api/v1/provider-accounts/{provider}), which sends it and its own reminders"
+)
 
 
 class RulePatch(Schema):
@@ -48,6 +56,7 @@ class RulePatch(Schema):
     reminder_interval_amount: int | None = Field(default=None, ge=1, description="at most as delay_amount")
     reminder_interval_unit: Unit | None = None
     max_transaction_age_days: int | None = Field(default=None, ge=1, le=3650)
+    channel: str | None = Field(default=None, max_length=20, description=CHANNEL)
 
 
 class RuleIn(RulePatch):
@@ -58,6 +67,7 @@ class RuleIn(RulePatch):
     reminder_interval_amount: int = Field(default=7, ge=1)
     reminder_interval_unit: Unit = "days"
     max_transaction_age_days: int | None = Field(default=90, ge=1, le=3650)
+    channel: str = Field(default="email", max_length=20, description=CHANNEL)
 
 
 def refused(error: Refused) -> ApiError:

@@ -21,12 +21,15 @@ from django.utils import timezone
 
 from reputable.dispatch.work import Check, LeasedKind, Permanent, register
 from reputable.events.models import Transaction
+from reputable.integrations import forwarding
+from reputable.integrations.models import ProviderAccount
 from reputable.invitations.messages import Composer, Letter, Templates
 from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate, Suppression
 from reputable.lib import sql
 from reputable.lib.emails import AddressError
 from reputable.reviews import counters
 from reputable.shops.models import Shop
+from reputable.webhooks.events import emit, listened_to
 
 
 @dataclass(slots=True)
@@ -40,6 +43,7 @@ class Claimed:
     rule: InvitationRule | None
     letter: Letter
     templates: Templates  # the shop's own wording
+    forwarded_to: str = ""  # the provider it was handed to instead of an email (no reminders follow)
 
     @property
     def shop(self) -> Shop:
@@ -80,6 +84,8 @@ class Invitations(LeasedKind):
         self.composer = Composer()  # keeps the messages' skeletons (see messages.py)
         # Messages sent and not counted yet: (shop id, day, metric) -> n.
         self.sent: collections.Counter[tuple[int, dt.date, str]] = collections.Counter()
+        # The webhook event types the shops of the claimed batch listen to.
+        self.listened: dict[int, set[str]] = {}
 
     def settle(self) -> None:
         """Count the messages sent since the last time, in one statement per shop and day.
@@ -109,6 +115,7 @@ class Invitations(LeasedKind):
         )
         shop_ids = list({row[1] for row in rows})
         shops = _load(Shop, shop_ids)
+        self.listened = listened_to(shop_ids)
         rules = _load(InvitationRule, list({row[2] for row in rows if row[2] is not None}))
         templates: dict[int, dict[tuple[str, str], tuple[str, str]]] = {shop_id: {} for shop_id in shop_ids}
         if shop_ids:
@@ -137,6 +144,9 @@ class Invitations(LeasedKind):
         return Check.DO
 
     def perform(self, item: Claimed, now: dt.datetime) -> None:
+        if item.rule is not None and item.rule.forwards and item.letter.step == 0:
+            self.forward(item, item.rule, now)
+            return
         try:
             message = self.composer.compose(item.letter, item.templates, now)
         except AddressError as error:
@@ -147,13 +157,55 @@ class Invitations(LeasedKind):
             self.mail.close()  # the session may be broken; the next send opens a fresh one
             raise
 
+    @staticmethod
+    def forward(item: Claimed, rule: InvitationRule, now: dt.datetime) -> None:
+        """Hand the invitation to the rule's provider instead of sending an email; keep its answer.
+
+        The provider sends its own reminders, so none is due here: `record_done` records the
+        invitation as its last step (completed). A shop whose account is gone, or a refusal,
+        fails it with the provider's message (`last_error`).
+        """
+        account = ProviderAccount.objects.filter(shop_id=item.shop.pk, provider=rule.channel).first()
+        if account is None:
+            raise Permanent(f"the shop has no {rule.get_channel_display()} account to forward to")
+        tx = Transaction.objects.filter(invitation__pk=item.pk).values_list("last_name", "date").first()
+        last_name, ordered_at = tx if tx is not None else ("", now)
+        letter = item.letter
+        reminder = (rule.reminder_interval_amount, rule.reminder_interval_unit) if rule.reminder_count else None
+        outgoing = forwarding.Outgoing(
+            email=letter.email,
+            first_name=letter.first_name,
+            last_name=last_name,
+            reference=letter.order_reference,
+            locale=letter.locale or item.shop.default_locale,
+            ordered_at=ordered_at,
+            delay_unit=rule.delay_unit,
+            reminder=reminder,
+        )
+        ref = forwarding.forward(outgoing, account, now)
+        Invitation.objects.filter(pk=item.pk, claim_id=item.claim_id).update(
+            forwarded_to=rule.channel, forwarded_ref=ref[:200]
+        )
+        item.forwarded_to = rule.channel
+
     def record_done(self, item: Claimed, now: dt.datetime) -> None:
         """Count the message; the next reminder is due after the rule's interval, if one is left."""
         rule, step = item.rule, item.letter.step + 1
-        next_send_at = (
-            rule.reminder_send_at(now, item.shop) if rule is not None and step <= rule.reminder_count else None
-        )
-        Invitation.record_sent(item.pk, item.claim_id, now=now, next_send_at=next_send_at)
+        last = rule is None or step > rule.reminder_count or item.forwarded_to
+        next_send_at = None if last or rule is None else rule.reminder_send_at(now, item.shop)
+        if "invitation.sent" in self.listened.get(item.shop.pk, ()):
+            with db_transaction.atomic():
+                Invitation.record_sent(item.pk, item.claim_id, now=now, next_send_at=next_send_at)
+                data = {
+                    "id": item.pk,
+                    "reference": item.letter.order_reference,
+                    "step": item.letter.kind,
+                    "sent_at": now,
+                    "channel": item.forwarded_to or "email",
+                }
+                emit(item.shop, [("invitation.sent", {**data, "reminders_left": next_send_at is not None})])
+        else:  # nobody listens: one statement, no transaction (the dispatch benchmark's path)
+            Invitation.record_sent(item.pk, item.claim_id, now=now, next_send_at=next_send_at)
         self.sent[(item.shop.pk, now.date(), f"messages.sent.{item.letter.kind}")] += 1
 
     def record_failure(self, item: Claimed, error: str, retry_at: dt.datetime | None) -> None:
@@ -162,3 +214,10 @@ class Invitations(LeasedKind):
             super().record_failure(item, error, retry_at)
             if retry_at is None:
                 counters.add(shop=item.shop.pk, day=timezone.now().date(), metrics={"messages.failed": 1})
+                data = {
+                    "id": item.pk,
+                    "reference": item.letter.order_reference,
+                    "step": item.letter.kind,
+                    "error": error,
+                }
+                emit(item.shop, [("invitation.failed", data)])

@@ -6,16 +6,24 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
+from django.db import transaction as db_transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reputable.dispatch.leases import Leased, LeasedQuerySet
 from reputable.events.models import Event, EventType, Transaction
+from reputable.integrations.models import Provider
 from reputable.lib import sql
 from reputable.lib.dates import MAX_DELAY, DelayUnit, add_delay
 from reputable.lib.tokens import new_token
 from reputable.shops.models import Shop
+from reputable.webhooks.events import emit
+
+EMAIL = "email"
+# Who sends a rule's invitations: Reputable by email, or a provider the shop connected
+# (reputable.integrations.forwarding), which then sends its own reminders.
+CHANNELS = [(EMAIL, _("Email from Reputable")), *Provider.choices]
 
 
 class InvitationRule(models.Model):
@@ -33,6 +41,7 @@ class InvitationRule(models.Model):
     max_transaction_age_days = models.PositiveIntegerField(
         null=True, blank=True, default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
+    channel = models.CharField(max_length=20, choices=CHANNELS, default=EMAIL)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -57,6 +66,11 @@ class InvitationRule(models.Model):
             errors["send_time"] = "takes hours and minutes only"
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def forwards(self) -> bool:
+        """Whether a provider sends this rule's invitations (and reminders), not Reputable."""
+        return self.channel != EMAIL
 
     @property
     def counts_business_days(self) -> bool:
@@ -144,11 +158,33 @@ class InvitationQuerySet(LeasedQuerySet["Invitation"]):
     def cancel(self) -> int:
         """A return or cancellation stopped the order, or the shop stopped the invitation:
         nothing more is sent."""
-        return self.filter(status=self.pending).update(status=Invitation.Status.CANCELLED)
+        return self._stop(Invitation.Status.CANCELLED, "invitation.cancelled")
 
     def suppress(self) -> int:
         """The address objected, bounced or complained: nothing more is sent."""
-        return self.filter(status=self.pending).update(status=Invitation.Status.SUPPRESSED)
+        return self._stop(Invitation.Status.SUPPRESSED, "invitation.suppressed")
+
+    def _stop(self, status: str, event_type: str) -> int:
+        """Pending rows end in `status`, and each shop's webhooks hear of it (`event_type`), in
+        one transaction. The rows are locked as they are read (PostgreSQL), so that those told
+        of are those changed."""
+        with db_transaction.atomic():
+            stopped = list(
+                self.filter(status=self.pending)
+                .select_for_update(of=("self",))
+                .values_list("pk", "shop_id", "transaction__reference")
+            )
+            if not stopped:
+                return 0
+            changed = Invitation.objects.filter(pk__in=[pk for pk, _shop, _ref in stopped]).update(status=status)
+            by_shop: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+            for pk, shop_id, reference in stopped:
+                by_shop.setdefault(shop_id, []).append(
+                    (event_type, {"id": pk, "reference": reference, "status": status})
+                )
+            for shop_id, events in by_shop.items():
+                emit(shop_id, events)
+        return changed
 
     def mark_reviewed(self) -> int:
         """The customer wrote a review: no reminder goes out after it (nor after a resend of a
@@ -226,6 +262,10 @@ class Invitation(Leased):
     sent_count = models.PositiveSmallIntegerField(default=0)
     send_at = models.DateTimeField()
     last_sent_at = models.DateTimeField(null=True, blank=True)
+    # A forwarded invitation: the provider it went to and its answer (its reference of the
+    # invitation, or the order's when it gives none). Blank for Reputable's own email.
+    forwarded_to = models.CharField(max_length=20, blank=True, default="")
+    forwarded_ref = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = InvitationQuerySet.as_manager()

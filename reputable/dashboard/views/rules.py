@@ -27,7 +27,7 @@ from reputable.dashboard.base import Role, ShopRequest, page, shop_page
 from reputable.events.models import EventType
 from reputable.invitations.actions import ActiveRuleExists, Refused, check_rule, save_rule
 from reputable.invitations.describe import rule_sentence, sample_schedule
-from reputable.invitations.models import InvitationRule
+from reputable.invitations.models import CHANNELS, EMAIL, InvitationRule
 from reputable.lib.dates import DelayUnit
 from reputable.shops.access import event_type_of, may, rule_of
 
@@ -42,6 +42,7 @@ RULE_FIELDS = (
     "reminder_interval_unit",
     "max_transaction_age_days",
     "is_active",
+    "channel",
 )
 UNITS = [
     (DelayUnit.MINUTES.value, gettext_lazy("minutes")),
@@ -77,6 +78,15 @@ class RuleForm(forms.Form):
         help_text=gettext_lazy("Orders older than this when their event arrives are not invited; empty for any age."),
     )
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
+    channel = forms.ChoiceField(
+        label=gettext_lazy("Sent by"),
+        choices=CHANNELS,
+        required=False,  # a form without it (an older page) keeps Reputable's email
+        help_text=gettext_lazy(
+            "Reputable's email, or a provider the shop connected under Connectors, Review providers: it receives the"
+            " invitation at its time and sends it and its own reminders."
+        ),
+    )
     # Shown while another rule of the event type is active (see `_form_page`).
     replace_active = forms.BooleanField(required=False)
 
@@ -86,6 +96,9 @@ class RuleForm(forms.Form):
         self.rule = rule
         for field in self.fields.values():
             field.disabled = read_only
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data["channel"] or EMAIL
 
     def changed_rule(self) -> InvitationRule:
         """The rule with the form's values (not stored)."""

@@ -44,6 +44,7 @@ def test_staff_can_deactivate_a_rule_in_the_admin(alice: ShopAccess) -> None:
             "reminder_interval_amount": 7,
             "reminder_interval_unit": "days",
             "max_transaction_age_days": 90,
+            "channel": "email",
             "created_at_0": "2026-11-23",
             "created_at_1": "09:00:00",
         },
