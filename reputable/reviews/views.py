@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from reputable.events.models import EventType
+from reputable.integrations import sources
 from reputable.invitations.describe import describe_invitations
 from reputable.invitations.messages import invitation_language
 from reputable.invitations.models import Invitation
@@ -100,9 +101,12 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
             sku = one(request.GET, "sku") or ""
         except BadParameter as error:
             return render(request, "reviews/bad_parameter.html", {"shop": shop, "error": error}, status=400)
-        today = timezone.now().date()
+        now = timezone.now()
+        today = now.date()
         product, page = listing.page_of(shop, sku, per_page=REVIEWS_PER_PAGE)
         summaries = summarise(shop=shop, product=product, today=today)
+        # Other portals rate the shop, not a product: shown beside the shop's verified score only.
+        found = [] if sku else sources.sources_of(shop)
         all_time = summaries.all_time
         months = monthly(shop=shop, product=product, today=today)
         base = {"lang": language} | ({"sku": sku} if sku else {})
@@ -116,6 +120,8 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
                 "sku": sku,
                 "rating": rating,
                 "recent": Rating.of(summaries.last_12_months),
+                "sources": [source.as_dict(language) for source in found],
+                "combined": sources.combined_score(shop=shop, verified=summaries, sources=found, now=now),
                 "bars": [
                     {
                         "stars": stars,
@@ -178,8 +184,10 @@ def how_reviews_work(request: HttpRequest, slug: str) -> HttpResponse:
     shop = public_shop(slug)
     language = _page_language(request)
     with translation.override(language):
-        today = timezone.now().date()
+        now = timezone.now()
+        today = now.date()
         summaries = summarise(shop=shop, today=today)
+        found = sources.sources_of(shop)
         return render(
             request,
             "reviews/how_reviews_work.html",
@@ -189,6 +197,9 @@ def how_reviews_work(request: HttpRequest, slug: str) -> HttpResponse:
                 "stops": [t.name for t in EventType.objects.filter(shop=shop, is_stop=True).order_by("name")],
                 "recent": Rating.of(summaries.last_12_months),
                 "all_time": Rating.of(summaries.all_time),
+                "sources": [source.as_dict(language) for source in found],
+                "combined": sources.combined_score(shop=shop, verified=summaries, sources=found, now=now),
+                "formula": sources.formula() if shop.combined_score else [],
                 "contact": settings.CONTACT_EMAIL,
                 "figures": transparency.of_shop(shop=shop, today=today),
                 "language": language,

@@ -28,7 +28,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from reputable.events.models import EventType, Transaction
-from reputable.integrations.models import Connector, Import
+from reputable.integrations.models import Connector, Import, ImportedSource, ProviderAccount, ReviewPull
 from reputable.invitations.models import Invitation, InvitationRule, MessageTemplate, Suppression
 from reputable.lib import ratelimit, sql
 from reputable.lib.api import ApiError, too_many_attempts
@@ -36,6 +36,7 @@ from reputable.lib.tokens import TOKEN, hash_secret
 from reputable.moderation.models import Dispute
 from reputable.reviews.models import ReplyTemplate, Review, ReviewMessage
 from reputable.shops.models import ApiKey, Membership, Shop, TeamInvitation
+from reputable.webhooks.models import Delivery, Endpoint
 
 Role = Membership.Role
 # Each role and the roles at least as strong.
@@ -290,3 +291,29 @@ def import_of(shop: Shop, import_id: int) -> Import:
     imp = get_object_or_404(Import, shop=shop, pk=import_id)
     imp.shop = shop
     return imp
+
+
+def webhook_endpoint_of(shop: Shop, endpoint_id: int) -> Endpoint:
+    endpoint = get_object_or_404(Endpoint, shop=shop, pk=endpoint_id)
+    endpoint.shop = shop
+    return endpoint
+
+
+def webhook_delivery_of(endpoint: Endpoint, delivery_id: int) -> Delivery:
+    delivery = get_object_or_404(Delivery.objects.select_related("message"), endpoint=endpoint, pk=delivery_id)
+    delivery.endpoint = endpoint
+    return delivery
+
+
+def imported_source_of(shop: Shop, source_id: int) -> ImportedSource:
+    return get_object_or_404(ImportedSource, shop=shop, pk=source_id)
+
+
+def review_pull_of(shop: Shop, source: str) -> ReviewPull:
+    pull = get_object_or_404(ReviewPull, shop=shop, source=source)
+    pull.shop = shop
+    return pull
+
+
+def provider_account_of(shop: Shop, provider: str) -> ProviderAccount:
+    return get_object_or_404(ProviderAccount, shop=shop, provider=provider)

@@ -95,6 +95,7 @@ SETTINGS = frozenset(
         "frequency_cap_days",
         "edit_window_days",
         "retention_months",
+        "combined_score",
         "logo",
     }
 )
@@ -146,7 +147,7 @@ def update_shop(*, shop: Shop, changes: Mapping[str, Any]) -> Shop:
         updated.append("logo_png")
     if updated:
         shop.save(update_fields=updated)
-        pagecache.changed(shop.slug)  # its name, language, site, colour and logo show in widgets
+        pagecache.changed(shop.slug)  # its name, language, site, colour, logo and scores show in widgets
     if "retention_months" in values:
         # A new period applies at the dispatcher's next pass, not only at the run's next day.
         RetentionRun.objects.filter(shop=shop).update(due_at=django_timezone.now())

@@ -30,6 +30,7 @@ class ShopOut(Schema):
     frequency_cap_days: int
     edit_window_days: int
     retention_months: int
+    combined_score: bool
 
 
 class ShopPatch(Schema):
@@ -51,6 +52,10 @@ class ShopPatch(Schema):
         ge=1,
         le=120,
         description="customers' addresses and names of older orders and invitations are erased; reviews stay",
+    )
+    combined_score: bool | None = Field(
+        default=None,
+        description="also show a score combining verified and imported reviews (its formula is published)",
     )
 
 

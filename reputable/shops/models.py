@@ -55,6 +55,10 @@ class Shop(models.Model):
     retention_months = models.PositiveSmallIntegerField(
         default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
+    # Whether the seal, badge and profile also show a score combining the verified reviews with
+    # those imported from other portals (reputable.integrations.sources: its published formula).
+    # Off by default: the verified score always comes first and stays on its own.
+    combined_score = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 """Google's product reviews feed (schema 2.4), streamed, and the check of what Google would refuse.
 
-One <review> per product rating of a published review, whatever its stars. Merchant Center
+One <review> per product rating of a published review, whatever its stars; then the imported
+product reviews of sources with a collection method the merchant asserted (never verified). Merchant Center
 fetches the whole feed each time and drops what a fetch no longer lists, so every answer is the
 full snapshot, read in chunks and written as it is read.
 """
@@ -9,17 +10,18 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import batched
+from itertools import batched, chain
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from reputable.integrations.models import ImportedReview, ImportedSource
 from reputable.reviews.models import Product, ProductReview, Review
 from reputable.shops.access import public_shop
 from reputable.shops.models import Shop
@@ -96,7 +98,14 @@ def _feed(shop: Shop) -> Iterator[bytes]:
     reviews_url = settings.BASE_URL + reverse("review-page", args=[shop.slug, 0])[:-1]
     language = _language(shop.default_locale) or settings.LANGUAGE_CODE
     rows = feed_rows(shop).values(*_FIELDS).order_by("review_id", "product_id").iterator(chunk_size=CHUNK_SIZE)
-    reviews = filter(None, (_review(row, reviews_url, language) for row in rows))
+    imported = imported_feed_rows(shop).values(*_IMPORTED_FIELDS).order_by("pk").iterator(chunk_size=CHUNK_SIZE)
+    reviews = filter(
+        None,
+        chain(
+            (_review(row, reviews_url, language) for row in rows),
+            (_imported_review(row, language) for row in imported),
+        ),
+    )
     opened = False  # <reviews> must hold at least one review: it opens with the first
     for chunk in batched(reviews, REVIEWS_PER_CHUNK, strict=False):
         yield (("" if opened else "<reviews>\n") + "".join(chunk)).encode()
@@ -131,6 +140,85 @@ def _review(row: dict[str, Any], reviews_url: str, language: str) -> str | None:
             f'<ratings><overall min="1" max="5">{row["rating"]}</overall></ratings>',
             f"<products><product>{_product(row)}</product></products>",
             "<collection_method>post_fulfillment</collection_method>" if fulfilled else "",
+            "</review>\n",
+        ]
+    )
+
+
+# Imported product reviews (reputable.integrations): only of a source whose collection method
+# the merchant asserted (ImportedSource.collection_method, one of Google's values), sent with
+# it, and never as verified purchases; only for a product of the shop's with a URL, matched by
+# SKU or GTIN; and only with a link to the review (or to the shop's page on its portal).
+COLLECTION_METHODS = ("unsolicited", "post_fulfillment")
+_IMPORTED_FIELDS = (
+    "pk",
+    "author",
+    "reviewed_at",
+    "title",
+    "body",
+    "language",
+    "stars",
+    "sku",
+    "gtin",
+    "product_name",
+    "review_url",
+    "collection_method",
+    "product_url",
+)
+
+
+def imported_feed_rows(shop: Shop) -> QuerySet[ImportedReview]:
+    """The imported product reviews the feed carries, each with its source's collection method,
+    its link and its product's URL (subqueries, so that the whole is one query)."""
+    summary = ImportedSource.objects.filter(
+        shop=shop, source=OuterRef("source"), source_name=OuterRef("source_name")
+    ).order_by()
+    by_sku = Q(sku=OuterRef("sku")) & ~Q(sku="")
+    by_gtin = Q(gtin=OuterRef("gtin")) & ~Q(gtin="")
+    products = Product.objects.filter(shop=shop).exclude(url="").filter(by_sku | by_gtin).order_by("pk")
+    return (
+        ImportedReview.objects.filter(shop=shop)
+        .exclude(sku="", gtin="")
+        .exclude(body="")
+        .annotate(
+            collection_method=Subquery(summary.values("collection_method")[:1]),
+            source_url=Subquery(summary.values("url")[:1]),
+            product_url=Subquery(products.values("url")[:1]),
+        )
+        .annotate(review_url=Case(When(url="", then=F("source_url")), default=F("url")))
+        .filter(collection_method__in=COLLECTION_METHODS, product_url__isnull=False)
+        .exclude(review_url="")
+        .exclude(review_url__isnull=True)
+    )
+
+
+def _imported_review(row: dict[str, Any], language: str) -> str | None:
+    """One imported <review>: not a verified purchase, with the source's collection method."""
+    content = _text(row["body"])
+    if not content.strip():
+        return None
+    name = _text(row["author"])
+    reviewer = f"<name>{escape(name)}</name>" if name.strip() else '<name is_anonymous="true">Anonymous</name>'
+    ids = "".join(f"<{tag}s>{element}</{tag}s>" for tag in ("gtin", "sku") if (element := _element(tag, row[tag])))
+    product = (
+        (f"<product_ids>{ids}</product_ids>" if ids else "")
+        + _element("product_name", row["product_name"])
+        + f"<product_url>{escape(_text(row['product_url']))}</product_url>"
+    )
+    return "".join(
+        [
+            "<review>",
+            _element("review_id", f"imported-{row['pk']}"),
+            f"<reviewer>{reviewer}</reviewer>",
+            "<is_verified_purchase>false</is_verified_purchase>",
+            _element("review_timestamp", row["reviewed_at"].astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            _element("title", row["title"]),
+            f"<content>{escape(content)}</content>",
+            _element("review_language", _language(row["language"]) or language),
+            f'<review_url type="singleton">{escape(_text(row["review_url"]))}</review_url>',
+            f'<ratings><overall min="1" max="5">{row["stars"]}</overall></ratings>',
+            f"<products><product>{product}</product></products>",
+            _element("collection_method", row["collection_method"]),
             "</review>\n",
         ]
     )

@@ -26,6 +26,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
 from reputable.demo import DEMO_SLUG
+from reputable.integrations import sources
 from reputable.lib import pagecache
 from reputable.lib.api import ApiError, FieldError
 from reputable.lib.http import CORS_HEADERS, public_response, with_headers
@@ -47,6 +48,8 @@ LIMITS = {"reviews": (5, 20), "carousel": (10, 20), "stars": (1, 20), "badge": (
 MAX_AGE = 300
 STALE_WHILE_REVALIDATE = 86_400
 STATIC = Path(__file__).resolve().parent / "static" / "widgets"
+# Other portals the seal shows (in its taller box, widgets.css's rp-has-sources; the profile lists all).
+SEAL_SOURCES = 3
 # A widget's frame: the site's policy, but any shop may frame it.
 FRAME_CSP: dict[str, Any] = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 
@@ -104,8 +107,18 @@ def stars_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any
 
 
 def badge_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
-    summaries = summarise(shop=shop, today=timezone.now().date())
-    return {"rating": Rating.of(summaries.last_12_months), "all_time": Rating.of(summaries.all_time)}
+    """The seal: the verified score of the last 12 months first; then, apart, the shop's other
+    portals (at most SEAL_SOURCES, most reviews first; the profile lists all) and, when the shop
+    shows one, the combined score."""
+    now = timezone.now()
+    summaries = summarise(shop=shop, today=now.date())
+    found = sources.sources_of(shop)
+    return {
+        "rating": Rating.of(summaries.last_12_months),
+        "all_time": Rating.of(summaries.all_time),
+        "sources": [source.as_dict(options.language) for source in found[:SEAL_SOURCES]],
+        "combined": sources.combined_score(shop=shop, verified=summaries, sources=found, now=now),
+    }
 
 
 def reviews_data(shop: Shop, params: QueryDict, options: Options) -> dict[str, Any]:
@@ -227,8 +240,12 @@ def as_json(widget: str, shop: Shop, data: dict[str, Any], options: Options) -> 
             for item in data["items"]
         ]
     elif widget == "badge":
+        # The verified score (of reviews collected by Reputable) first; other portals apart.
         body["last_12_months"] = data["rating"].as_dict(language)
         body["all_time"] = data["all_time"].as_dict(language)
+        body["sources"] = data["sources"]
+        combined = data["combined"]
+        body["combined"] = combined.as_dict(language) | {"formula": links["how"] + "#combined"} if combined else None
     elif widget == "reviews":
         page: Page[Any] = data["page"]
         shape = _product_review_json if data["product"] else _review_json
@@ -305,7 +322,16 @@ SVG_COLOURS = {
 STAR_COLOURS = {"light": ("#d97706", "#d0d7de"), "dark": ("#f5b942", "#4a5059")}
 
 
-def _svg_badge(shop: Shop, rating: Rating, options: Options) -> dict[str, Any]:
+# The seal as an image: its height without other portals, and with them (room for SEAL_SOURCES
+# of two lines each, a heading and the combined score), as widgets.css's two boxes.
+SVG_HEIGHTS = (92, 220)
+
+
+def _svg_badge(shop: Shop, data: dict[str, Any], options: Options) -> dict[str, Any]:
+    rating: Rating = data["rating"]
+    height = SVG_HEIGHTS[1] if data["sources"] else SVG_HEIGHTS[0]
+    # The baselines of each source's two lines, under the heading's at 100.
+    lines = [(source, 118 + 32 * index, 132 + 32 * index) for index, source in enumerate(data["sources"])]
     theme = "dark" if options.theme == "dark" else "light"
     on, off = STAR_COLOURS[theme]
     colours = SVG_COLOURS[theme]
@@ -313,6 +339,10 @@ def _svg_badge(shop: Shop, rating: Rating, options: Options) -> dict[str, Any]:
         light, dark = brand.accents(shop.brand_colour)
         colours = colours | {"accent": dark if theme == "dark" else light}
     return {
+        "height": height,
+        "frame_height": height - 1,
+        "source_lines": lines,
+        "combined_y": 116 + 32 * len(lines),
         "colours": colours,
         "label": rating.label(options.language),
         "score": rating.number(options.language),
@@ -359,7 +389,7 @@ def widget(request: HttpRequest, slug: str, name: str, fmt: str = "html") -> Htt
                     as_json(name, shop, data, options), json_dumps_params={"ensure_ascii": False}
                 )
             elif fmt == "svg":
-                context = _context(name, shop, data, options, origin=None) | _svg_badge(shop, data["rating"], options)
+                context = _context(name, shop, data, options, origin=None) | _svg_badge(shop, data, options)
                 response = HttpResponse(render_to_string("widgets/badge.svg", context), content_type="image/svg+xml")
             else:
                 context = _context(name, shop, data, options, origin=None)

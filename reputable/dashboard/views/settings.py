@@ -46,6 +46,7 @@ SHOP_FIELDS = (
     "frequency_cap_days",
     "edit_window_days",
     "retention_months",
+    "combined_score",
     "brand_colour",
 )
 
@@ -127,6 +128,14 @@ class ShopSettingsForm(forms.Form):
         help_text=gettext_lazy(
             "Customers' email addresses and names are erased from orders and invitations this many months after"
             " the order was recorded; their reviews stay."
+        ),
+    )
+    combined_score = forms.BooleanField(
+        label=gettext_lazy("Show a combined score"),
+        required=False,
+        help_text=gettext_lazy(
+            "Besides the verified score, also show one score of verified and imported reviews together,"
+            " labelled as such; its formula is published on your page “How reviews work”."
         ),
     )
 

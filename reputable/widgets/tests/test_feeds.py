@@ -268,7 +268,8 @@ def test_the_feed_is_streamed_and_read_in_one_query_whatever_its_length(alice: S
     for reference in ("1003", "1004", "1005"):
         tea_review(alice, reference, 2)
 
-    assert queries_of_a_fetch() == few == 2  # the shop, then its rows through one cursor
+    # The shop, then its rows through one cursor, and its imported product reviews through another.
+    assert queries_of_a_fetch() == few == 3
     response = Client().get("/feeds/alice-teas/google-product-reviews.xml")
     assert isinstance(response, StreamingHttpResponse)
     with CaptureQueriesContext(connection) as queries:
