@@ -39,6 +39,8 @@ SECTIONS = [
     ("dashboard-analytics", _("Analytics"), Role.VIEWER),
     ("dashboard-connectors", _("Connectors"), Role.VIEWER),
     ("dashboard-imports", _("Import"), Role.MANAGER),
+    ("dashboard-review-imports", _("Other portals"), Role.MANAGER),
+    ("dashboard-webhooks", _("Webhooks"), Role.MANAGER),
     ("dashboard-settings", _("Settings"), Role.VIEWER),
     ("dashboard-team", _("Team"), Role.VIEWER),
     ("dashboard-notifications", _("Notifications"), Role.VIEWER),

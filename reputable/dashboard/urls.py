@@ -21,8 +21,9 @@ from reputable.dashboard.views import (
     wording,
 )
 from reputable.integrations import dashboard as connectors
-from reputable.integrations import imports_views
+from reputable.integrations import imports_views, review_imports_views
 from reputable.privacy import views as privacy
+from reputable.webhooks import views as webhooks
 
 shop_urls = [
     *home.shop_urls,
@@ -39,6 +40,8 @@ shop_urls = [
     *privacy.urls,
     *connectors.urls,
     *imports_views.urls,
+    *review_imports_views.urls,
+    *webhooks.urls,
 ]
 
 urlpatterns = [

@@ -78,7 +78,7 @@ def tell_webhooks(review: Review, event_type: str) -> None:
         "status": review.status,
         "rating": review.rating,
         "verified": review.verified,
-        "reference": review.transaction.reference if review.transaction_id else None,
+        "reference": review.transaction.reference if review.transaction is not None else None,
         "created_at": review.created_at,
         "updated_at": review.updated_at,
     }

@@ -173,7 +173,7 @@ def update_endpoint(request: HttpRequest, endpoint_id: int, payload: EndpointPat
     summary="Delete an endpoint and its deliveries",
 )
 def delete_endpoint(request: HttpRequest, endpoint_id: int) -> Status[None]:
-    webhook_endpoint_of(shop_of(request), endpoint_id).delete()
+    actions.delete_endpoint(endpoint=webhook_endpoint_of(shop_of(request), endpoint_id))
     return Status(204, None)
 
 

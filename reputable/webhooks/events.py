@@ -17,26 +17,28 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction as db_transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from reputable.shops.models import Shop
 from reputable.webhooks.models import Delivery, Endpoint, Message
 
-# Each event type, and what its `data` carries.
-EVENT_TYPES: dict[str, str] = {
-    "event.received": "A transaction event was recorded: its id, type, the transaction's reference and what it did",
-    "invitation.scheduled": "An invitation was scheduled: its id, the transaction's reference and when it goes out",
-    "invitation.sent": "An invitation or a reminder went out (or was handed to a provider)",
-    "invitation.failed": "An invitation was given up on, with the last error",
-    "invitation.cancelled": "An invitation was cancelled (a stop event, the shop, an erasure)",
-    "invitation.suppressed": "An invitation was stopped because its address objected, bounced or complained",
-    "review.created": "A review was published",
-    "review.updated": "A review was changed by its reviewer, redacted or reinstated",
-    "review.removed": "A review was taken down (a stub stays in its place) or restricted pending a decision",
-    "reply.created": "The shop replied to a review in public",
-    "reply.updated": "The shop changed its public reply",
-    "message.received": "A reviewer wrote to the shop in private",
-    "dispute.opened": "The shop opened a dispute about a review",
-    "dispute.decided": "A moderator decided a dispute (or its appeal)",
+# Each event type, and what it tells of (the dashboard's labels; `data` is in the README).
+EVENT_TYPES: dict[str, str | Promise] = {
+    "event.received": _("A transaction event was recorded"),
+    "invitation.scheduled": _("An invitation was scheduled"),
+    "invitation.sent": _("An invitation or a reminder went out (or was handed to a provider)"),
+    "invitation.failed": _("An invitation was given up on, with the last error"),
+    "invitation.cancelled": _("An invitation was cancelled (a stop event, the shop, an erasure)"),
+    "invitation.suppressed": _("An invitation was stopped because its address objected, bounced or complained"),
+    "review.created": _("A review was published"),
+    "review.updated": _("A review was changed by its reviewer, redacted or reinstated"),
+    "review.removed": _("A review was taken down (a stub stays in its place) or restricted pending a decision"),
+    "reply.created": _("The shop replied to a review in public"),
+    "reply.updated": _("The shop changed its public reply"),
+    "message.received": _("A reviewer wrote to the shop in private"),
+    "dispute.opened": _("The shop opened a dispute about a review"),
+    "dispute.decided": _("A moderator decided a dispute (or its appeal)"),
 }
 
 

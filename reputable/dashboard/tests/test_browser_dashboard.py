@@ -38,6 +38,8 @@ from reputable.reviews.actions import reply_to_review, write_to_reviewer, write_
 from reputable.reviews.models import Reply, ReplyTemplate, Review
 from reputable.shops.actions import invite_to_team
 from reputable.tests.browser import axe_violations, require_chromium
+from reputable.webhooks.actions import create_endpoint
+from reputable.webhooks.models import Attempt, Delivery, Message
 
 require_chromium()
 
@@ -451,6 +453,25 @@ def shop_with_everything(alice: ShopAccess) -> tuple[Any, Review]:
     ReplyTemplate.objects.create(shop=alice.shop, name="Thanks", body="Thank you, {first_name}!")
     suppress_address(email="gone@example.nl", reason=Suppression.Reason.MANUAL, shop=alice.shop)
     invite_to_team(shop=alice.shop, email="carol@alice-teas.example", role="manager", invited_by=owner, language="en")
+    # A webhook endpoint with a failed delivery and its try, for the endpoint's page and its log.
+    endpoint = create_endpoint(
+        shop=alice.shop,
+        url="https://crm.alice-teas.example/hooks",
+        event_types=["review.created"],
+        description="CRM",
+        now=now,
+    )
+    sent = Message.objects.create(shop=alice.shop, uid="msg_axe", event_type="review.created", body='{"data":{}}')
+    failed = Delivery.objects.create(
+        endpoint=endpoint,
+        message=sent,
+        status=Delivery.Status.FAILED,
+        tries=1,
+        response_status=500,
+        response_body="<h1>Oops</h1>",
+        duration_ms=12,
+    )
+    Attempt.objects.create(delivery=failed, at=now, response_status=500, response_body="<h1>Oops</h1>", duration_ms=12)
     return owner, cold
 
 
@@ -517,5 +538,11 @@ def test_every_page_of_the_dashboard_passes_axe_at_both_widths(
     make_a_key(session.page)  # under the page's CSP, as the walk's other pages
     session.audit(make_a_key)
 
-    assert {"dashboard-review", "dashboard-transaction", "dashboard-rule", "dashboard-template"} <= walked
+    assert {
+        "dashboard-review",
+        "dashboard-transaction",
+        "dashboard-rule",
+        "dashboard-template",
+        "dashboard-webhook",
+    } <= walked
     assert_accessible(session, visitor)

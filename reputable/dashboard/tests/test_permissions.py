@@ -51,11 +51,12 @@ ROUTES = sorted(shop_patterns())
 def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
     """A value for each URL argument the dashboard knows, naming one of alice's objects."""
     from reputable.events.models import EventType, Transaction
-    from reputable.integrations.models import Connector, Import
+    from reputable.integrations.models import Connector, Import, ImportedSource
     from reputable.invitations.models import InvitationRule, Suppression
     from reputable.moderation.actions import open_dispute
     from reputable.reviews.models import ReplyTemplate, ReviewMessage
     from reputable.shops.models import ApiKey, TeamInvitation
+    from reputable.webhooks.models import Delivery, Endpoint, Message
 
     review = write_review(alice, "A-1", 2, title="Cold tea", body="It arrived cold.")
     tx = Transaction.objects.get(shop=alice.shop, reference="A-1")
@@ -102,13 +103,23 @@ def alices_objects(alice: ShopAccess, team: Team) -> dict[str, Any]:
             dry_run=True,
             status=Import.Status.DONE,
         ).pk,
+        "source_id": ImportedSource.objects.create(shop=alice.shop, source="trustpilot", source_name="Trustpilot").pk,
+        "provider": "kiyoh",
     }
+    # A webhook endpoint with a failed delivery: one that may be redelivered.
+    endpoint = Endpoint.objects.create(
+        shop=alice.shop, url="https://crm.alice-teas.example/hooks", event_types=["review.created"], secret="whsec_x"
+    )
+    sent = Message.objects.create(shop=alice.shop, uid="msg_1", event_type="review.created", body="{}")
+    delivery = Delivery.objects.create(endpoint=endpoint, message=sent, status=Delivery.Status.FAILED)
+    values |= {"endpoint_id": endpoint.pk, "delivery_id": delivery.pk}
     return values
 
 
 ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
-# Arguments that name no object of alice's: every shop has each kind of email in each language.
-EVERY_SHOPS = {"kind", "locale"}
+# Arguments that name no object of alice's: every shop has each kind of email in each language,
+# and may have an account with each provider.
+EVERY_SHOPS = {"kind", "locale", "provider"}
 
 
 def url_of(route: str, slug: str, objects: dict[str, Any]) -> str:

@@ -13,13 +13,14 @@ def written_models() -> list[type[models.Model]]:
     return sorted({insert.model for insert in INSERTS}, key=lambda m: m._meta.label)
 
 
-def test_the_hot_paths_write_transactions_products_events_and_invitations() -> None:
+def test_the_hot_paths_write_transactions_products_events_invitations_and_webhook_tries() -> None:
     assert [m._meta.label for m in written_models()] == [
         "events.Event",
         "events.Transaction",
         "events.TransactionProduct",
         "invitations.Invitation",
         "reviews.Product",
+        "webhooks.Attempt",
     ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import transaction
+from django.utils import timezone
 
 from reputable.conftest import ShopAccess, SmtpSink, Team, checkout, run_dispatcher, write_review
 from reputable.dispatch.management.commands.dispatch import Command as DispatchCommand
@@ -230,7 +231,7 @@ def test_a_500_is_retried_on_the_schedule_with_jitter_and_the_same_webhook_id(
     for n, wait in enumerate(SCHEDULE[:3]):
         delivery = Delivery.objects.get()
         assert (delivery.status, delivery.tries) == ("pending", n + 1)
-        assert wait * 0.9 <= delivery.due_at - now_of(now) <= wait * 1.1
+        assert wait * 0.9 <= delivery.due_at - timezone.now() <= wait * 1.1
         assert run_dispatcher(dispatcher) == 0  # not before its time
         now.move_to(delivery.due_at)
         run_dispatcher(dispatcher)
@@ -244,13 +245,7 @@ def test_a_500_is_retried_on_the_schedule_with_jitter_and_the_same_webhook_id(
     assert [t["response_status"] for t in shown["tries"]] == [500, 500, 500, 200]
     assert shown["tries"][0]["response_body"] == "down for maintenance"
     assert Endpoint.objects.get().failing_since is None
-    assert start < delivery.succeeded_at
-
-
-def now_of(traveller: time_machine.Traveller) -> dt.datetime:
-    from django.utils import timezone
-
-    return timezone.now()
+    assert delivery.succeeded_at is not None and start < delivery.succeeded_at
 
 
 def test_a_delivery_is_given_up_after_the_last_try_of_the_schedule(
@@ -319,7 +314,7 @@ def test_a_receiver_slower_than_the_timeout_fails_the_try(
 
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.tries, delivery.response_status) == ("pending", 1, None)
-    assert delivery.last_error == "Failed: timed out after 0 s" or "timed out" in delivery.last_error
+    assert delivery.last_error.startswith("Failed: timed out after")
 
 
 def test_410_disables_the_endpoint_fails_its_pending_deliveries_and_emails_the_owner(
@@ -342,7 +337,8 @@ def test_410_disables_the_endpoint_fails_its_pending_deliveries_and_emails_the_o
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["failed", "failed"]
     mails = [m for m in smtp.messages if "Webhook" in m["Subject"]]
     assert sorted(m["To"] for m in mails) == sorted([team.alice.email, team.bob["owner"].email])  # the owners
-    assert hooks.url in mails[0].get_body(preferencelist=("plain",)).get_content()
+    text = mails[0].get_body(preferencelist=("plain",))
+    assert text is not None and hooks.url in text.get_content()
 
 
 @pytest.mark.parametrize(
