@@ -19,8 +19,8 @@ from typing import Any
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
-from reputable.dispatch.models import OutboxItem
-from reputable.dispatch.work import KINDS, Check, LeasedKind, Permanent, register
+from reputable.dispatch.models import OutboxItem, OutboxQuerySet
+from reputable.dispatch.work import KINDS, LeasedKind, Permanent, register
 from reputable.lib import emails
 from reputable.shops.models import Shop
 
@@ -48,15 +48,8 @@ class OutboxKind(LeasedKind):
     def deliver(self, item: OutboxItem) -> None:
         """Send the message or make the call; raise to fail."""
 
-    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[OutboxItem]:
-        claim = OutboxItem.objects.filter(kind=self.name).claim(now, size=self.batch_size, lease=lease)
-        if not claim.pks:
-            return []
-        return list(OutboxItem.objects.filter(pk__in=claim.pks, claim_id=claim.id).order_by("due_at", "pk"))
-
-    def recheck(self, item: OutboxItem) -> Check:
-        current = OutboxItem.objects.filter(pk=item.pk).values_list("status", "claim_id").first()
-        return Check.DO if current == (OutboxItem.Status.PENDING, item.claim_id) else Check.GONE
+    def rows(self) -> OutboxQuerySet:
+        return OutboxItem.objects.filter(kind=self.name)
 
     def perform(self, item: OutboxItem, now: dt.datetime) -> None:
         self.deliver(item)

@@ -121,13 +121,31 @@ class Kind(abc.ABC):
 
 
 class LeasedKind(Kind):
-    """A kind over the rows of one model with `Leased` columns: failures and releases
-    recorded through its `LeasedQuerySet`."""
+    """A kind over the rows of one model with `Leased` columns: claimed, rechecked, failed and
+    released through its `LeasedQuerySet`."""
 
     model: ClassVar[type[models.Model]]
+    # Loaded with each claimed row (select_related), for `perform`.
+    related: ClassVar[tuple[str, ...]] = ()
 
     def rows(self) -> LeasedQuerySet[Any]:
         return cast(LeasedQuerySet[Any], self.model._default_manager.all())
+
+    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[Any]:
+        """Due rows under a new claim, loaded in the order they came due."""
+        claim = self.rows().claim(now, size=self.batch_size, lease=lease)
+        if not claim.pks:
+            return []
+        claimed = self.rows().filter(pk__in=claim.pks, claim_id=claim.id)
+        if self.related:
+            claimed = claimed.select_related(*self.related)
+        return list(claimed.order_by(self.rows().due_field, "pk"))
+
+    def recheck(self, item: Any) -> Check:
+        """Still pending and this claim's?"""
+        rows = self.rows()
+        current = rows.filter(pk=item.pk).values_list("status", "claim_id").first()
+        return Check.DO if current == (rows.pending, item.claim_id) else Check.GONE
 
     def record_failure(self, item: Any, error: str, retry_at: dt.datetime | None) -> None:
         self.rows().filter(pk=item.pk).retry_later(item.claim_id, error=error, retry_at=retry_at)

@@ -44,6 +44,7 @@ class Imports(LeasedKind):
     name = "imports"
     model = Import
     batch_size = 5  # imports claimed at once
+    related = ("shop",)
     # Rows read in one step (a step ends with an order, so a few more) and events per call of
     # record_events: together what a step holds in memory, about 1.5 MB whatever the file's size.
     ROWS_PER_STEP = 400
@@ -71,11 +72,7 @@ class Imports(LeasedKind):
         if self.swept_at is None or now >= self.swept_at + self.SWEEP_EVERY:
             self.sweep(now)
             self.swept_at = now
-        claim = Import.objects.claim(now, size=self.batch_size, lease=lease)
-        if not claim.pks:
-            return []
-        imports = Import.objects.filter(pk__in=claim.pks, claim_id=claim.id).select_related("shop")
-        return list(imports.order_by("due_at", "pk"))
+        return super().claim(now, lease)
 
     def recheck(self, item: Import) -> Check:
         current = Import.objects.filter(pk=item.pk).values_list("status", "claim_id").first()

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from reputable.dispatch.work import Check, LeasedKind, Permanent, register
+from reputable.dispatch.work import LeasedKind, Permanent, register
 from reputable.integrations.actions import take
 from reputable.integrations.magento import PAGE_SIZE, Cursor, Magento2
 from reputable.integrations.models import Connector
@@ -43,17 +43,7 @@ class Pulls(LeasedKind):
     name = "connector-pulls"
     model = Connector
     batch_size = 5
-
-    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[Connector]:
-        claim = Connector.objects.claim(now, size=self.batch_size, lease=lease)
-        if not claim.pks:
-            return []
-        connectors = Connector.objects.filter(pk__in=claim.pks, claim_id=claim.id).select_related("shop")
-        return list(connectors.order_by("next_pull_at", "pk"))
-
-    def recheck(self, item: Connector) -> Check:
-        current = Connector.objects.filter(pk=item.pk).values_list("status", "claim_id").first()
-        return Check.DO if current == (Connector.Status.ACTIVE, item.claim_id) else Check.GONE
+    related = ("shop",)
 
     def perform(self, item: Connector, now: dt.datetime) -> None:
         platform = platform_of(item)

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.db import transaction as db_transaction
 
-from reputable.dispatch.work import Check, LeasedKind, register
+from reputable.dispatch.work import LeasedKind, register
 from reputable.moderation import actions
 from reputable.moderation.models import Deadline
 
@@ -14,16 +14,6 @@ from reputable.moderation.models import Deadline
 class Deadlines(LeasedKind):
     name = "dispute-deadlines"
     model = Deadline
-
-    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[Deadline]:
-        claim = Deadline.objects.claim(now, size=self.batch_size, lease=lease)
-        if not claim.pks:
-            return []
-        return list(Deadline.objects.filter(pk__in=claim.pks, claim_id=claim.id).order_by("due_at", "pk"))
-
-    def recheck(self, item: Deadline) -> Check:
-        current = Deadline.objects.filter(pk=item.pk).values_list("status", "claim_id").first()
-        return Check.DO if current == (Deadline.Status.PENDING, item.claim_id) else Check.GONE
 
     def perform(self, item: Deadline, now: dt.datetime) -> None:
         # Done in the transaction of what it does: the row is marked only if it is still ours
