@@ -27,6 +27,12 @@ _PLACEHOLDER_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _DUE_SQL: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 
 
+def storable(text: str) -> str:
+    """Text from the other side (an error, an answer's body) as any database keeps it: PostgreSQL
+    refuses the NUL character in text."""
+    return text.replace("\x00", "\ufffd")
+
+
 class Leased(models.Model):
     """The columns of a row that dispatchers claim; see `LeasedQuerySet`."""
 
@@ -109,5 +115,5 @@ class LeasedQuerySet[M: models.Model](models.QuerySet[M]):
         if retry_at is None:
             moved = {"status": Case(When(status=self.pending, then=Value(self.failed)), default=F("status"))}
         return self.filter(claim_id=claim_id).update(
-            attempts=F("attempts") + 1, last_error=error[:MAX_ERROR], claimed_until=None, claim_id="", **moved
+            attempts=F("attempts") + 1, last_error=storable(error)[:MAX_ERROR], claimed_until=None, claim_id="", **moved
         )

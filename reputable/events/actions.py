@@ -243,36 +243,21 @@ def _told(
     decided: list[tuple[int, int, str, PlannedInvitation | None]],
     ids: list[tuple[int]],
 ) -> list[tuple[str, dict[str, Any]]]:
-    """What a batch tells the shop's webhooks: each event received, each invitation scheduled
-    (the cancelled ones tell of themselves, see InvitationQuerySet.cancel)."""
+    """What a batch tells the shop's webhooks: each event received, each invitation scheduled,
+    and a new one that a stop event of the same batch cancelled before it was stored (those
+    stored before tell of themselves, see InvitationQuerySet.cancel)."""
     told: list[tuple[str, dict[str, Any]]] = []
+    stopped: list[tuple[str, dict[str, Any]]] = []
     for (event_type, tx, _event), (_t, _x, outcome, invitation), (event_id,) in zip(fresh, decided, ids, strict=True):
         invitation_id = invitation.id if invitation is not None else None
-        told.append(
-            (
-                "event.received",
-                {
-                    "id": event_id,
-                    "type": event_type.key,
-                    "reference": tx.reference,
-                    "outcome": outcome,
-                    "invitation_id": invitation_id,
-                },
-            )
-        )
+        received = {"id": event_id, "type": event_type.key, "reference": tx.reference, "outcome": outcome}
+        told.append(("event.received", {**received, "invitation_id": invitation_id}))
         if outcome == Outcome.SCHEDULED and invitation is not None:
-            told.append(
-                (
-                    "invitation.scheduled",
-                    {
-                        "id": invitation_id,
-                        "reference": tx.reference,
-                        "status": "pending",
-                        "send_at": invitation.send_at,
-                    },
-                )
-            )
-    return told
+            scheduled = {"id": invitation_id, "reference": tx.reference, "status": "pending"}
+            told.append(("invitation.scheduled", {**scheduled, "send_at": invitation.send_at}))
+            if invitation.status == Invitation.Status.CANCELLED:
+                stopped.append(("invitation.cancelled", {**scheduled, "status": invitation.status}))
+    return told + stopped
 
 
 def _counts(

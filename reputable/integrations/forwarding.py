@@ -29,6 +29,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -38,6 +39,7 @@ from reputable.dispatch.work import Permanent
 from reputable.integrations.models import Provider, ProviderAccount
 from reputable.invitations.models import InvitationRule
 from reputable.lib import outbound
+from reputable.lib.text import LINE_MESSAGE, is_line
 from reputable.shops.models import Shop
 
 MAX_MESSAGE = 300  # characters of a provider's answer kept in an error
@@ -86,6 +88,8 @@ def set_account(*, shop: Shop, provider: str, credentials: dict[str, Any]) -> Pr
         elif isinstance(value, bool) or not isinstance(value, str | int) or len(str(value)) > MAX_CREDENTIAL:
             # A number is taken as its text: Kiyoh's location ids are numbers.
             errors[f"credentials.{key}"] = f"must be text of at most {MAX_CREDENTIAL} characters"
+        elif not is_line(str(value)):
+            errors[f"credentials.{key}"] = LINE_MESSAGE
     for key in required:
         if not str(credentials.get(key) or "").strip():
             errors[f"credentials.{key}"] = "is required"
@@ -396,7 +400,7 @@ def trustpilot(call: Call, invitation: Outgoing) -> str:
     for key, theirs in (("sender_email", "senderEmail"), ("reply_to", "replyTo")):
         if credentials.get(key):
             body[theirs] = credentials[key]
-    unit = credentials["business_unit_id"]
+    unit = quote(str(credentials["business_unit_id"]), safe="")  # a path segment, whatever it says
     url = f"{_base(settings.TRUSTPILOT_BASE_URL)}/v1/private/business-units/{unit}/email-invitations"
     checked(
         Provider.TRUSTPILOT,

@@ -298,7 +298,8 @@ class ReviewSource(models.TextChoices):
 class ImportedReview(models.Model):
     """A review written on another portal and imported: never verified, never in the verified
     score, kept with its source, its id there, its date, its own rating and scale, its author
-    as given and its link. Deduplicated on (shop, source, source_id) across imports."""
+    as given and its link. Deduplicated on (shop, source, source_name, source_id) across imports:
+    the generic format carries many portals, each with ids of its own."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="imported_reviews", db_index=False)
     source = models.CharField(max_length=20, choices=ReviewSource.choices)
@@ -326,7 +327,9 @@ class ImportedReview(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["shop", "source", "source_id"], name="one_copy_per_source_review"),
+            models.UniqueConstraint(
+                fields=["shop", "source", "source_name", "source_id"], name="one_copy_per_source_review"
+            ),
         ]
         indexes = [
             # Serves the profile's list of a shop's imported reviews, newest first.

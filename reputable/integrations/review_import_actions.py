@@ -30,6 +30,7 @@ from reputable.integrations.models import ImportedReview, ImportedSource, Review
 from reputable.integrations.review_imports import BadReviews, Row, RowError, parse, to_stars
 from reputable.integrations.sources import sources_changed
 from reputable.lib.api import field_errors
+from reputable.lib.text import LINE_MESSAGE, is_line
 from reputable.shops.models import Shop
 
 CHUNK = 500  # ids asked for at once (SQLite takes at most 999 parameters)
@@ -63,19 +64,22 @@ def import_reviews(*, shop: Shop, source: str, rows: Sequence[Row]) -> Imported:
 
 def _import(shop: Shop, source: str, rows: Sequence[Row]) -> Imported:
     with db_transaction.atomic():
-        known: set[str] = set()
+        # A review is known by its portal (the generic format's are many, each with ids of its
+        # own) and its id there.
+        known: set[tuple[str, str]] = set()
         ids = list(dict.fromkeys(r.source_id for r in rows))
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             known.update(
                 ImportedReview.objects.filter(shop=shop, source=source, source_id__in=chunk).values_list(
-                    "source_id", flat=True
+                    "source_name", "source_id"
                 )
             )
-        fresh: dict[str, Row] = {}
+        fresh: dict[tuple[str, str], Row] = {}
         for row in rows:
-            if row.source_id not in known and row.source_id not in fresh:
-                fresh[row.source_id] = row
+            key = (row.source_name, row.source_id)
+            if key not in known and key not in fresh:
+                fresh[key] = row
         by_name: dict[str, list[Row]] = defaultdict(list)
         for row in fresh.values():
             by_name[row.source_name].append(row)
@@ -207,6 +211,8 @@ def configure_pull(*, shop: Shop, source: str, values: dict[str, Any]) -> Review
     naming the field), active and due at once, read again from the start."""
     if source not in SETTINGS:
         raise Refused({"source": f"is not pulled: one of {', '.join(SETTINGS)}"})
+    if bad := sorted(k for k, v in values.items() if isinstance(v, str) and not is_line(v)):
+        raise Refused({key: LINE_MESSAGE for key in bad})
     try:
         checked = SETTINGS[source].model_validate(values)
     except Invalid as error:

@@ -51,6 +51,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from reputable.integrations.models import ImportedReview, ReviewSource
+from reputable.lib import text as text_module
 
 MAX_BYTES = 20 * 1024 * 1024  # the largest file read in a request: reviews are small
 MAX_ERRORS = 100  # bad rows named in an answer
@@ -160,6 +161,9 @@ class Reader:
         def text(field: str) -> str:
             value = values.get(field)
             result = "" if value is None else " ".join(str(value).split()) if field != "body" else str(value).strip()
+            if not text_module.is_paragraphs(result):
+                self.fail(number, names.get(field, field), text_module.PARAGRAPHS_MESSAGE)
+                return ""
             if field in LENGTHS and len(result) > (limit := _max_length(LENGTHS[field])):
                 self.fail(number, names.get(field, field), f"is longer than {limit} characters")
             return result
@@ -266,10 +270,14 @@ def _csv(
     missing = [columns[f][0] for f in required if f not in where]
     if missing:
         raise BadReviews([RowError(1, name, "the column is missing") for name in missing])
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        yield number, {f: cells[i] if i < len(cells) else "" for f, i in where.items()}, names
+    number = 1
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            yield number, {f: cells[i] if i < len(cells) else "" for f, i in where.items()}, names
+    except csv.Error as error:  # a cell over the csv module's limit (128 KB), a stray NUL
+        raise BadReviews([RowError(number + 1, "file", f"cannot be read as CSV: {error}")]) from None
 
 
 def _from_csv(
@@ -343,7 +351,7 @@ def generic(data: bytes, source_name: str = "") -> list[Row]:
 def _json(data: bytes) -> Any:
     try:
         return json.loads(decode(data))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadReviews([RowError(0, "file", "is not JSON")]) from None
 
 
@@ -466,7 +474,10 @@ def kiyoh_feed(data: bytes) -> dict[str, Any]:
         root = ET.fromstring(data)  # noqa: S314 - the standard library refuses external entities
     except ET.ParseError:
         raise BadReviews([RowError(0, "file", "is neither JSON nor XML")]) from None
-    feed = _xml_value(root)
+    try:
+        feed = _xml_value(root)
+    except RecursionError:
+        raise BadReviews([RowError(0, "file", "is nested too deeply for a review feed")]) from None
     if isinstance(feed, dict) and isinstance(feed.get("reviews"), str):  # an empty list
         feed["reviews"] = []
     return feed if isinstance(feed, dict) else {}

@@ -212,7 +212,8 @@ class Invitations(LeasedKind):
         """Keep the error; an invitation given up on counts as failed."""
         with db_transaction.atomic():
             super().record_failure(item, error, retry_at)
-            if retry_at is None:
+            # Given up on: failed, unless a review, a stop or an objection came during the try.
+            if retry_at is None and Invitation.objects.filter(pk=item.pk, status=Invitation.Status.FAILED).exists():
                 counters.add(shop=item.shop.pk, day=timezone.now().date(), metrics={"messages.failed": 1})
                 data = {
                     "id": item.pk,

@@ -24,6 +24,8 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from reputable.lib.text import LINE_MESSAGE, is_line
+
 type Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -52,6 +54,8 @@ def client(*, timeout: float = TIMEOUT, headers: dict[str, str] | None = None) -
 def check_url(url: str) -> str:
     """Why `url` cannot be called ("" when it can, as far as can be told before connecting):
     for the forms where merchants type URLs. The guard at connect time decides in the end."""
+    if not is_line(url):
+        return LINE_MESSAGE
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -69,7 +73,7 @@ def check_url(url: str) -> str:
     except ValueError:
         try:  # the old numeric forms a resolver still takes: 0x7f000001, 2130706433, 0177.0.0.1
             address = ipaddress.IPv4Address(socket.inet_aton(hostname))
-        except OSError:
+        except (OSError, ValueError):  # not such a form (a NUL in it, say)
             return ""  # a name: checked when it is resolved
     return "" if allowed(address) else "points at an address that may not be called"
 

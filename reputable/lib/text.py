@@ -42,6 +42,10 @@ def is_line(value: str) -> bool:
     return _LINE.fullmatch(value) is not None and _SURROGATE.search(value) is None
 
 
+def is_paragraphs(value: str) -> bool:
+    return _PARAGRAPHS.fullmatch(value) is not None and _SURROGATE.search(value) is None
+
+
 def validate_line(value: str) -> None:
     """Django validator: single-line text."""
     if not is_line(value):

@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from standardwebhooks.webhooks import Webhook
 
+from reputable.dispatch.leases import storable
 from reputable.dispatch.work import Check, LeasedKind, Permanent, RetryAfter, register
 from reputable.lib import outbound, sql
 from reputable.webhooks import actions
@@ -66,8 +67,8 @@ _RECHECK = (
 )
 
 
-def _column(name: str) -> str:
-    field = Delivery._meta.get_field(name)
+def _column(name: str, model: type[models.Model] = Delivery) -> str:
+    field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
     return sql.quote(str(field.column))
 
@@ -79,6 +80,8 @@ _SUCCEEDED = (
     f" {_column('response_status')} = %s, {_column('response_body')} = %s, {_column('duration_ms')} = %s"
     f" WHERE id = %s AND {_column('claim_id')} = %s"
 )
+_FAILING_SINCE = _column("failing_since", Endpoint)
+_RECOVERED = f"UPDATE {sql.table(Endpoint)} SET {_FAILING_SINCE} = NULL WHERE id = %s AND {_FAILING_SINCE} IS NOT NULL"
 INSERT_ATTEMPT = sql.Insert(Attempt, ["delivery_id", "at", "response_status", "response_body", "duration_ms", "error"])
 
 
@@ -129,6 +132,7 @@ class Deliveries(LeasedKind):
         super().__init__(*args, **kwargs)
         self._client: httpx.Client | None = None
         self.outcomes: dict[int, Outcome] = {}
+        self.failed: set[int] = set()  # endpoints whose tries failed since their rows were claimed
 
     def client(self) -> httpx.Client:
         if self._client is None:
@@ -165,6 +169,7 @@ class Deliveries(LeasedKind):
         at = timezone.now()
         headers = {
             "content-type": "application/json",
+            "accept-encoding": "identity",  # the first KB of the answer is kept as it comes
             "webhook-id": message.uid,
             "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": signatures(endpoint, message.uid, at, message.body),
@@ -172,7 +177,7 @@ class Deliveries(LeasedKind):
         start = time.perf_counter()
         try:
             with self.client().stream("POST", endpoint.url, content=message.body.encode(), headers=headers) as answer:
-                kept = _first_bytes(answer)
+                kept = _first_bytes(answer, start + TIMEOUT)
         except httpx.InvalidURL as error:  # a URL httpx cannot call (0177.0.0.1, say): nothing sent
             self.outcomes[item.pk] = Outcome(at, None, "", _ms(start), error=str(error))
             raise Permanent(f"the URL may not be called: {error}") from None
@@ -212,8 +217,10 @@ class Deliveries(LeasedKind):
                 ],
             )
             _keep(item, outcome, db)
-            if item.endpoint.failing_since is not None:
-                Endpoint.objects.filter(pk=item.endpoint_id).update(failing_since=None)
+            # Failing when claimed, or failed since in this batch: no more.
+            if item.endpoint.failing_since is not None or item.endpoint_id in self.failed:
+                db.execute(_RECOVERED, [item.endpoint_id])
+                self.failed.discard(item.endpoint_id)
 
     def record_failure(self, item: Delivery, error: str, retry_at: dt.datetime | None) -> None:
         outcome = self.outcomes.pop(item.pk, None) or Outcome(timezone.now(), None, "", 0, error=error)
@@ -223,13 +230,13 @@ class Deliveries(LeasedKind):
             Delivery.objects.filter(pk=item.pk).update(**_seen(item, outcome))
             with connection.cursor() as cursor:
                 _keep(item, outcome, sql.Statements(cursor))
-            if endpoint.failing_since is None:
-                Endpoint.objects.filter(pk=endpoint.pk, failing_since=None).update(failing_since=outcome.at)
+            # Read as it is now, not as claimed: another try of the batch may have succeeded.
+            Endpoint.objects.filter(pk=endpoint.pk, failing_since=None).update(failing_since=outcome.at)
+            since = Endpoint.objects.filter(pk=endpoint.pk).values_list("failing_since", flat=True).first()
+            self.failed.add(endpoint.pk)
             if outcome.status == 410:
                 actions.disable_endpoint(endpoint=endpoint, reason=GONE, now=outcome.at)
-            elif endpoint.failing_since and outcome.at - endpoint.failing_since >= dt.timedelta(
-                days=ENDPOINT_FAILING_DAYS
-            ):
+            elif since is not None and outcome.at - since >= dt.timedelta(days=ENDPOINT_FAILING_DAYS):
                 actions.disable_endpoint(endpoint=endpoint, reason=FAILING, now=outcome.at)
 
     def release(self, items: Sequence[Delivery]) -> None:
@@ -253,13 +260,17 @@ def _keep(item: Delivery, outcome: Outcome, db: sql.Statements) -> None:
     INSERT_ATTEMPT.run(db, [row])
 
 
-def _first_bytes(answer: httpx.Response) -> str:
+def _first_bytes(answer: httpx.Response, deadline: float) -> str:
+    """The first KB of the body, read until the try's deadline at most: a receiver that trickles
+    its answer cannot hold the dispatcher past TIMEOUT."""
     kept = b""
-    for chunk in answer.iter_bytes():
+    for chunk in answer.iter_raw():  # as sent: the request asks for no content coding
         kept += chunk
         if len(kept) >= BODY_KEPT:
             break
-    return kept[:BODY_KEPT].decode("utf-8", "replace")
+        if time.perf_counter() > deadline:
+            raise httpx.ReadTimeout("the answer took longer than the try may")
+    return storable(kept[:BODY_KEPT].decode("utf-8", "replace"))
 
 
 def _ms(start: float) -> int:
@@ -268,5 +279,5 @@ def _ms(start: float) -> int:
 
 def _describe(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.TimeoutException):
-        return f"timed out after {TIMEOUT:.0f} s"
-    return f"{type(error).__name__}: {error}"[:500]
+        return f"timed out after {TIMEOUT:g} s"
+    return storable(f"{type(error).__name__}: {error}")[:500]

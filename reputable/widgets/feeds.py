@@ -216,7 +216,8 @@ def _imported_review(row: dict[str, Any], language: str) -> str | None:
             f"<content>{escape(content)}</content>",
             _element("review_language", _language(row["language"]) or language),
             f'<review_url type="singleton">{escape(_text(row["review_url"]))}</review_url>',
-            f'<ratings><overall min="1" max="5">{row["stars"]}</overall></ratings>',
+            # A portal's lowest rating (0 of 10, say) is below Google's range: at least 1.
+            f'<ratings><overall min="1" max="5">{max(row["stars"], 1)}</overall></ratings>',
             f"<products><product>{product}</product></products>",
             _element("collection_method", row["collection_method"]),
             "</review>\n",

@@ -198,3 +198,29 @@ def test_an_import_through_the_api_drops_the_shops_cached_seal(
         assert upload(alice, "kiyoh", sample("kiyoh.json"), "kiyoh.json").status_code == 200
 
     assert "Kiyoh" in wsgi_call(seal)[2].decode()
+
+
+def test_the_generic_format_keeps_two_portals_reviews_with_the_same_id_apart(alice: ShopAccess) -> None:
+    rows = b"source_name,id,date,rating\nPortalA,1,2026-07-01,4\nPortalB,1,2026-07-02,5\n"
+
+    assert upload(alice, "generic", rows).json() == {"source": "generic", "created": 2, "duplicates": 0}
+    assert upload(alice, "generic", rows).json() == {"source": "generic", "created": 0, "duplicates": 2}
+    assert sorted(ImportedSource.objects.values_list("source_name", "count")) == [("PortalA", 1), ("PortalB", 1)]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000,
+        b'source_name,id,date,rating,text\nIdealo,1,2026-07-01,4,"' + b"x" * 200_000 + b'"\n',
+        b"source_name,id,date,rating,title\nIdealo,1,2026-07-01,4,bad\x00title\n",
+    ],
+    ids=["nested too deeply", "a cell over 128 KB", "a NUL in a title"],
+)
+def test_a_file_no_parser_can_take_is_a_422_and_stores_nothing(alice: ShopAccess, content: bytes) -> None:
+    source = "google" if content.startswith(b"[") else "generic"
+
+    answer = upload(alice, source, content)
+
+    assert answer.status_code == 422, answer.content
+    assert ImportedReview.objects.count() == 0

@@ -23,6 +23,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     hang: threading.Event | None = None  # wait for it before answering (a slow receiver)
     close: bool = False  # close the connection without an answer
+    trickle: float = 0.0  # seconds between the body's bytes (a receiver that drips its answer)
 
 
 @dataclass
@@ -79,7 +80,14 @@ def receiver(host: str = "127.0.0.1") -> Iterator[Receiver]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            if not answer.trickle:
+                self.wfile.write(answer.body)
+                return
+            drip = threading.Event()  # never set: waits `trickle` between bytes
+            for byte in answer.body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                drip.wait(answer.trickle)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -158,3 +158,15 @@ def test_an_erasure_takes_the_address_out_of_the_messages_made(alice: ShopAccess
     assert answer.status_code in (200, 201)
     assert search_every_text_column("jan.visser@example.nl") == []
     assert "Write to […] instead." in told("message.received")[0]["body"]
+
+
+def test_an_order_checked_out_and_returned_in_one_batch_tells_of_its_invitation_cancelled(alice: ShopAccess) -> None:
+    listen(alice, "invitation.scheduled", "invitation.cancelled")
+    events = [checkout(reference="7"), checkout(reference="7", type="return")]
+
+    alice.post("/api/v1/events/batch", {"events": events})
+
+    (scheduled,) = told("invitation.scheduled")
+    (cancelled,) = told("invitation.cancelled")
+    assert scheduled["id"] == cancelled["id"] == Invitation.objects.get().pk
+    assert Invitation.objects.get().status == cancelled["status"] == "cancelled"

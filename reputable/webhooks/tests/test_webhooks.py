@@ -429,3 +429,40 @@ def test_messages_reach_an_endpoint_in_the_order_they_were_made(
 
     assert [p["data"]["reference"] for p in hooks.verified_by(endpoint["secret"])] == ["0", "1", "2", "3", "4"]
     assert json.loads(hooks.received[0].body)["type"] == "event.received"
+
+
+def test_a_url_with_a_nul_is_a_422(alice: ShopAccess) -> None:
+    answer = alice.post(
+        "/api/v1/webhook-endpoints", {"url": "http://a\u0000b.example/", "event_types": ["review.created"]}
+    )
+
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "url"
+
+
+def test_an_answer_with_a_nul_is_kept_and_the_delivery_recorded(
+    alice: ShopAccess, hooks: Receiver, dispatcher: DispatchCommand
+) -> None:
+    add_endpoint(alice, hooks.url, ["event.received"])
+    hooks.plan = [Answer(200, b"ok\x00fine")]
+    alice.post("/api/v1/events", checkout())
+
+    run_dispatcher(dispatcher)
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == "succeeded" and delivery.response_body == "ok\ufffdfine"
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_tries_deadline(
+    alice: ShopAccess, hooks: Receiver, dispatcher: DispatchCommand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reputable.webhooks import dispatch
+
+    monkeypatch.setattr(dispatch, "TIMEOUT", 0.5)
+    hooks.plan = [Answer(200, b"x" * 40, trickle=0.1)]  # each read well within the timeout, 4 s in all
+    add_endpoint(alice, hooks.url, ["event.received"])
+    alice.post("/api/v1/events", checkout())
+
+    run_dispatcher(dispatcher)
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending" and delivery.last_error == "Failed: timed out after 0.5 s"
