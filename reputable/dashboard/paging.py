@@ -13,6 +13,8 @@ from django.core import signing
 from django.db.models import QuerySet
 from django.http import QueryDict
 
+from reputable.lib.api import invalid
+
 _CURSORS = signing.Signer(salt="reputable.dashboard.cursor")
 
 
@@ -56,6 +58,15 @@ class Page:
         changed = params.copy()
         changed["cursor"] = cursor
         return "?" + changed.urlencode()
+
+
+def api_position(cursor: str | None) -> Position | None:
+    """The position of an API page's `cursor` (a `next_cursor` it gave out); a 422 naming
+    `cursor` for any other."""
+    try:
+        return Position.of(cursor)
+    except BadCursor:
+        raise invalid("cursor", "is not a cursor this API gave out") from None
 
 
 def keyset_page(rows: QuerySet[Any], column: str, position: Position | None, size: int) -> Page:

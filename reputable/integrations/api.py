@@ -12,11 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from reputable.dashboard.paging import BadCursor, Position, keyset_page
+from reputable.dashboard.paging import api_position, keyset_page
 from reputable.integrations import actions, shopware
 from reputable.integrations.models import Connector, Delivery, Platform
 from reputable.integrations.platforms import delivery_url, platform_of
-from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, invalid_fields
+from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid_fields
 from reputable.lib.text import Line
 from reputable.shops.access import connector_of, shop_of
 from reputable.shops.models import Shop
@@ -185,10 +185,7 @@ def shopware_app(request: HttpRequest, connector_id: int) -> HttpResponse:
 )
 def list_deliveries(request: HttpRequest, connector_id: int, filters: Query[DeliveryFilters]) -> dict[str, Any]:
     connector = connector_of(shop_of(request), connector_id)
-    try:
-        position = Position.of(filters.cursor)
-    except BadCursor:
-        raise invalid("cursor", "is not a cursor this API gave out") from None
+    position = api_position(filters.cursor)
     found = keyset_page(connector.deliveries.all(), "id", position, filters.limit)
     by_id = Delivery.objects.in_bulk(found.keys)
     return {"items": [by_id[pk].as_log() for pk in found.keys], "next_cursor": found.older}

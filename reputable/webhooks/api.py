@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from reputable.dashboard.paging import BadCursor, Position, keyset_page
+from reputable.dashboard.paging import api_position, keyset_page
 from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, invalid_fields
 from reputable.lib.text import Line
 from reputable.shops.access import shop_of, webhook_delivery_of, webhook_endpoint_of
@@ -197,10 +197,7 @@ def rotate_secret(request: HttpRequest, endpoint_id: int) -> dict[str, Any]:
 )
 def list_deliveries(request: HttpRequest, endpoint_id: int, filters: Query[DeliveryFilters]) -> dict[str, Any]:
     endpoint = webhook_endpoint_of(shop_of(request), endpoint_id)
-    try:
-        position = Position.of(filters.cursor)
-    except BadCursor:
-        raise invalid("cursor", "is not a cursor this API gave out") from None
+    position = api_position(filters.cursor)
     rows = Delivery.objects.filter(endpoint=endpoint)
     if filters.status is not None:
         if filters.status not in Delivery.Status.values:
