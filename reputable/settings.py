@@ -262,6 +262,10 @@ DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=300)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
 DISPATCH_IDLE_SECONDS = env.float("DISPATCH_IDLE_SECONDS", default=2.0)
 
+# Outgoing webhooks (reputable/webhooks): days a message and its deliveries are kept, once
+# nothing of it is left to deliver.
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=90)
+
 # Forwarding invitations to a provider (reputable/integrations/forwarding.py): each provider's
 # API base URL, a setting so that tests (or a provider's sandbox) can point elsewhere.
 KIYOH_BASE_URL = env.str("KIYOH_BASE_URL", default="https://www.kiyoh.com")

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.db import connection, models
 from django.db import transaction as db_transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from standardwebhooks.webhooks import Webhook
@@ -37,7 +39,7 @@ from reputable.dispatch.leases import storable
 from reputable.dispatch.work import Check, LeasedKind, Permanent, RetryAfter, register
 from reputable.lib import outbound, sql
 from reputable.webhooks import actions
-from reputable.webhooks.models import Attempt, Delivery, Endpoint
+from reputable.webhooks.models import Attempt, Delivery, Endpoint, Message
 
 # The waits after the first try, the second, ... (Standard Webhooks' schedule); then given up.
 SCHEDULE = [
@@ -54,6 +56,8 @@ MAX_RETRY_AFTER = dt.timedelta(days=1)
 ENDPOINT_FAILING_DAYS = 5
 BODY_KEPT = 1024  # bytes of an answer's body kept with the try
 TIMEOUT = 15.0
+SWEEP_EVERY = dt.timedelta(hours=1)
+SWEEP_BATCH = 1000  # messages deleted at once
 # Why the dispatcher disabled an endpoint (translated in the email to its owners).
 GONE = gettext_noop("it answered 410 Gone")
 FAILING = gettext_noop("every try failed for 5 days")
@@ -133,11 +137,18 @@ class Deliveries(LeasedKind):
         self._client: httpx.Client | None = None
         self.outcomes: dict[int, Outcome] = {}
         self.failed: set[int] = set()  # endpoints whose tries failed since their rows were claimed
+        self.swept_at: dt.datetime | None = None
 
     def client(self) -> httpx.Client:
         if self._client is None:
             self._client = outbound.client(timeout=TIMEOUT, headers={"User-Agent": "Reputable-Webhooks"})
         return self._client
+
+    def claim(self, now: dt.datetime, lease: dt.timedelta) -> list[Delivery]:
+        if self.swept_at is None or now >= self.swept_at + SWEEP_EVERY:
+            sweep(now)
+            self.swept_at = now
+        return super().claim(now, lease)
 
     def settle(self) -> None:
         """Idle: the connections kept open between tries are closed."""
@@ -243,6 +254,19 @@ class Deliveries(LeasedKind):
         for item in items:
             self.outcomes.pop(item.pk, None)
         super().release(items)
+
+
+def sweep(now: dt.datetime) -> int:
+    """Delete the messages older than WEBHOOK_RETENTION_DAYS with nothing left to deliver, their
+    deliveries and tries with them, a batch at a time. Returns how many went."""
+    cutoff = now - dt.timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
+    pending = Delivery.objects.filter(message=OuterRef("pk"), status=Delivery.Status.PENDING)
+    old = Message.objects.filter(created_at__lt=cutoff).exclude(Exists(pending)).order_by("created_at")
+    pks = list(old.values_list("pk", flat=True)[:SWEEP_BATCH])
+    if not pks:
+        return 0
+    Message.objects.filter(pk__in=pks).delete()
+    return len(pks)
 
 
 def _seen(item: Delivery, outcome: Outcome) -> dict[str, Any]:

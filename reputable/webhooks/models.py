@@ -71,6 +71,12 @@ class Message(models.Model):
     body = models.TextField()  # {"type", "timestamp", "data"}, as sent
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [
+            # Serves the sweep of messages past WEBHOOK_RETENTION_DAYS (reputable.webhooks.dispatch).
+            models.Index(fields=["created_at"], name="webhook_message_created"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.event_type} {self.uid}"
 

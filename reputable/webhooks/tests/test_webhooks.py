@@ -466,3 +466,25 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_tries_deadline(
 
     delivery = Delivery.objects.get()
     assert delivery.status == "pending" and delivery.last_error == "Failed: timed out after 0.5 s"
+
+
+def test_messages_are_kept_90_days_once_nothing_is_left_to_deliver(
+    alice: ShopAccess, hooks: Receiver, dispatcher: DispatchCommand, now: time_machine.Traveller
+) -> None:
+    endpoint = add_endpoint(alice, hooks.url, ["event.received"])
+    alice.post("/api/v1/events", checkout(reference="delivered"))
+    run_dispatcher(dispatcher)
+    hooks.plan = [Answer(500)] * 10
+    now.shift(dt.timedelta(days=1))
+    alice.post("/api/v1/events", checkout(reference="still trying"))
+    run_dispatcher(dispatcher)
+
+    now.shift(dt.timedelta(days=90, hours=1))
+    later = DispatchCommand()  # a dispatcher started now sweeps at its first claim
+    run_dispatcher(later)
+    later.worker.idle()
+
+    assert [p["data"]["reference"] for p in map(json.loads, Message.objects.values_list("body", flat=True))] == [
+        "still trying"
+    ]
+    assert [d["payload"]["data"]["reference"] for d in deliveries(alice, endpoint["id"])] == ["still trying"]
