@@ -15,8 +15,14 @@ from django.views.decorators.http import require_POST
 
 from reputable.dashboard.base import Role, ShopRequest, page, shop_page
 from reputable.integrations.actions import Refused
-from reputable.integrations.models import ImportedSource, ReviewSource
-from reputable.integrations.review_import_actions import describe_source, import_file
+from reputable.integrations.models import ImportedSource, ReviewPull, ReviewSource
+from reputable.integrations.review_import_actions import (
+    configure_pull,
+    describe_source,
+    import_file,
+    remove_pull,
+    shown,
+)
 from reputable.integrations.review_imports import MAX_BYTES, BadReviews
 from reputable.shops.access import imported_source_of
 
@@ -56,13 +62,69 @@ class SourceForm(forms.Form):
     url = forms.URLField(label=gettext_lazy("The shop's page on the portal"), required=False, max_length=500)
 
 
-def _page(request: ShopRequest, form: UploadForm, errors: list[str], status: int = 200) -> HttpResponse:
+def _secret() -> forms.PasswordInput:
+    # Never rendered back (render_value=False); the browser is asked not to fill it in.
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+
+
+class KiyohPullForm(forms.Form):
+    location_id = forms.CharField(label=gettext_lazy("Location id"), max_length=64)
+    api_token = forms.CharField(
+        label=gettext_lazy("API token"),
+        max_length=200,
+        widget=_secret(),
+        help_text=gettext_lazy("Enter it again at each save: it is stored, never shown."),
+    )
+    tenant_id = forms.ChoiceField(
+        label=gettext_lazy("Portal"), choices=[("98", gettext_lazy("Kiyoh")), ("99", gettext_lazy("Klantenvertellen"))]
+    )
+
+
+class TrustpilotPullForm(forms.Form):
+    business_unit_id = forms.CharField(label=gettext_lazy("Business unit id"), max_length=24)
+    api_key = forms.CharField(
+        label=gettext_lazy("API key"),
+        max_length=200,
+        widget=_secret(),
+        help_text=gettext_lazy("Enter it again at each save: it is stored, never shown."),
+    )
+
+
+PULL_FORMS: dict[str, type[KiyohPullForm] | type[TrustpilotPullForm]] = {
+    ReviewSource.KIYOH: KiyohPullForm,
+    ReviewSource.TRUSTPILOT: TrustpilotPullForm,
+}
+
+
+def _pulls(request: ShopRequest, bound: forms.Form | None) -> list[tuple[str, str, ReviewPull | None, forms.Form]]:
+    """Each pullable source: (source, its name, its pull or None, its form: `bound` for the one
+    just posted, else the pull's settings without the credentials)."""
+    pulls = {p.source: p for p in ReviewPull.objects.filter(shop=request.shop)}
+    rows = []
+    for source, form_class in PULL_FORMS.items():
+        pull = pulls.get(source)
+        form = bound if bound is not None and bound.prefix == source else None
+        if form is None:
+            form = form_class(initial=shown(pull) if pull else None, prefix=source)
+        rows.append((source, str(ReviewSource(source).label), pull, form))
+    return rows
+
+
+def _page(
+    request: ShopRequest, form: UploadForm, errors: list[str], status: int = 200, pull_form: forms.Form | None = None
+) -> HttpResponse:
     sources = ImportedSource.objects.filter(shop=request.shop)
     rows = [
         (s, SourceForm(initial={"collection_method": s.collection_method, "url": s.url}, prefix=f"s{s.pk}"))
         for s in sources
     ]
-    context = {"section": SECTION, "form": form, "errors": errors, "sources": rows}
+    context = {
+        "section": SECTION,
+        "form": form,
+        "errors": errors,
+        "sources": rows,
+        "pulls": _pulls(request, pull_form),
+    }
     return page(request, "integrations/review_imports/list.html", context, status=status)
 
 
@@ -111,7 +173,44 @@ def describe(request: ShopRequest, source_id: int) -> HttpResponse:
     return redirect(SECTION, request.shop.slug)
 
 
+@require_POST
+@shop_page(role=Role.MANAGER)
+def set_pull(request: ShopRequest) -> HttpResponse:
+    """Set (or replace) a scheduled pull: the posted `source`'s form, checked by configure_pull;
+    its refusals are shown by their fields and nothing is stored."""
+    source = request.POST.get("source", "")
+    if source not in PULL_FORMS:
+        messages.error(request, _("This portal's reviews cannot be pulled."))
+        return redirect(SECTION, request.shop.slug)
+    form = PULL_FORMS[source](request.POST, prefix=source)
+    if form.is_valid():
+        try:
+            configure_pull(shop=request.shop, source=source, values=dict(form.cleaned_data))
+        except Refused as error:
+            for field, message in error.fields.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, _("The pull is saved: the reviews are pulled shortly."))
+            return redirect(SECTION, request.shop.slug)
+    return _page(request, UploadForm(), [], status=400, pull_form=form)
+
+
+@require_POST
+@shop_page(role=Role.MANAGER)
+def stop_pull(request: ShopRequest) -> HttpResponse:
+    """Stop the posted `source`'s pull; its reviews pulled so far stay."""
+    pull = ReviewPull.objects.filter(shop=request.shop, source=request.POST.get("source", "")).first()
+    if pull is None:
+        messages.error(request, _("This portal's reviews are not pulled."))
+    else:
+        remove_pull(pull=pull)
+        messages.success(request, _("The pull is stopped; the reviews pulled so far stay."))
+    return redirect(SECTION, request.shop.slug)
+
+
 urls = [
     path("review-imports", review_imports, name=SECTION),
     path("review-imports/sources/<int:source_id>", describe, name="dashboard-review-source"),
+    path("review-imports/pulls", set_pull, name="dashboard-review-pull"),
+    path("review-imports/pulls/stop", stop_pull, name="dashboard-review-pull-stop"),
 ]

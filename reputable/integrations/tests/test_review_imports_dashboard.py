@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from reputable.conftest import ShopAccess, Team
-from reputable.integrations.models import ImportedReview, ImportedSource
+from reputable.integrations.models import ImportedReview, ImportedSource, ReviewPull
 
 pytestmark = pytest.mark.usefixtures("now", "english")
 
@@ -70,3 +70,50 @@ def test_alice_says_how_a_source_collected_its_reviews(owner: Client, alice: Sho
 def test_a_viewer_cannot_import(team: Team) -> None:
     viewer = team.client(team.bob["viewer"])
     assert viewer.get(PAGE).status_code == 403
+
+
+KIYOH = {
+    "source": "kiyoh",
+    "kiyoh-location_id": "1061234",
+    "kiyoh-api_token": "tok-secret-1234",
+    "kiyoh-tenant_id": "99",
+}
+
+
+def test_alice_sets_a_kiyoh_pull_and_sees_it_active_without_its_token(owner: Client, alice: ShopAccess) -> None:
+    answer = owner.post(f"{PAGE}/pulls", KIYOH, follow=True)
+
+    page = answer.content.decode()
+    assert answer.status_code == 200
+    assert "The pull is saved" in page and "Active" in page and "1061234" in page
+    assert "tok-secret-1234" not in page
+    pull = ReviewPull.objects.get(shop=alice.shop, source="kiyoh")
+    assert (pull.status, pull.settings["tenant_id"], pull.settings["api_token"]) == ("active", "99", "tok-secret-1234")
+
+
+def test_a_bad_location_id_is_shown_by_its_field_and_nothing_is_stored(owner: Client) -> None:
+    answer = owner.post(f"{PAGE}/pulls", KIYOH | {"kiyoh-location_id": "10 61/234"})
+
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    field = page.split('for="id_kiyoh-location_id"', 1)[1].split("</div>", 1)[0]
+    assert 'class="errorlist' in field
+    assert "tok-secret-1234" not in page
+    assert not ReviewPull.objects.exists()
+
+
+def test_a_viewer_cannot_set_or_stop_a_pull(team: Team, alice: ShopAccess) -> None:
+    viewer = team.client(team.bob["viewer"])
+    assert viewer.post(f"{PAGE}/pulls", KIYOH).status_code == 403
+    assert not ReviewPull.objects.exists()
+    ReviewPull.objects.create(shop=alice.shop, source="kiyoh", settings={"location_id": "1", "api_token": "t"})
+    assert viewer.post(f"{PAGE}/pulls/stop", {"source": "kiyoh"}).status_code == 403
+    assert ReviewPull.objects.exists()
+
+
+def test_stopping_a_pull_removes_it(owner: Client, alice: ShopAccess) -> None:
+    owner.post(f"{PAGE}/pulls", KIYOH)
+    answer = owner.post(f"{PAGE}/pulls/stop", {"source": "kiyoh"}, follow=True)
+
+    assert "The pull is stopped" in answer.content.decode()
+    assert not ReviewPull.objects.filter(shop=alice.shop).exists()
