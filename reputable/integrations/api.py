@@ -16,7 +16,7 @@ from reputable.dashboard.paging import api_position, keyset_page
 from reputable.integrations import actions, shopware
 from reputable.integrations.models import Connector, Delivery, Platform
 from reputable.integrations.platforms import delivery_url, platform_of
-from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid_fields
+from reputable.lib.api import ApiError, ErrorOut, refused
 from reputable.lib.text import Line
 from reputable.shops.access import connector_of, shop_of
 from reputable.shops.models import Shop
@@ -103,7 +103,7 @@ def _connectors(shop: Shop) -> Any:
 
 
 def _refused(error: actions.Refused) -> ApiError:
-    return invalid_fields([FieldError(field=f, message=m) for f, m in error.fields.items()])
+    return refused(error.fields)
 
 
 @router.post(

@@ -17,7 +17,7 @@ from reputable.integrations.actions import Refused
 from reputable.integrations.import_actions import create_import, start_import
 from reputable.integrations.imports import Options
 from reputable.integrations.models import Import
-from reputable.lib.api import ErrorOut, FieldError, invalid, invalid_fields
+from reputable.lib.api import ErrorOut, invalid, refused
 from reputable.shops.access import import_of, shop_of
 
 router = Router(tags=["imports"])
@@ -61,7 +61,7 @@ class ImportOut(Schema):
 
 
 def _refused(error: Refused) -> Exception:
-    return invalid_fields([FieldError(field=f, message=m) for f, m in error.fields.items()])
+    return refused(error.fields)
 
 
 def _mapping(raw: str) -> dict[str, str] | None:

@@ -28,7 +28,7 @@ from reputable.integrations.review_import_actions import (
     shown,
 )
 from reputable.integrations.review_imports import MAX_BYTES, BadReviews
-from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, invalid_fields
+from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, invalid_fields, refused
 from reputable.shops.access import imported_source_of, review_pull_of, shop_of
 
 router = Router(tags=["review imports"])
@@ -87,10 +87,6 @@ def bad_reviews(error: BadReviews) -> ApiError:
     return invalid_fields([FieldError(field=e.where, message=e.message) for e in error.errors])
 
 
-def refused(error: Refused) -> ApiError:
-    return invalid_fields([FieldError(field=f, message=m) for f, m in error.fields.items()])
-
-
 def read_upload(file: UploadedFile) -> bytes:
     """The upload's bytes, refused past MAX_BYTES without reading further."""
     if (file.size or 0) > MAX_BYTES:
@@ -131,7 +127,7 @@ def update_source(request: HttpRequest, source_id: int, payload: SourcePatch) ->
     try:
         describe_source(source=source, collection_method=payload.collection_method, url=payload.url)
     except Refused as error:
-        raise refused(error) from None
+        raise refused(error.fields) from None
     return source
 
 
@@ -151,7 +147,7 @@ def put_pull(request: HttpRequest, source: str, payload: Body[dict[str, Any]]) -
     try:
         return configure_pull(shop=shop_of(request), source=source, values=payload)
     except Refused as error:
-        raise refused(error) from None
+        raise refused(error.fields) from None
 
 
 @router.get("/review-pulls/{source}", response={200: PullOut, 404: ErrorOut}, summary="A scheduled pull")

@@ -75,6 +75,11 @@ def invalid_fields(fields: list[FieldError]) -> ApiError:
     return ApiError(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields)
 
 
+def refused(fields: Mapping[str, str]) -> ApiError:
+    """A 422 naming the fields an action refused (field -> message)."""
+    return invalid_fields([FieldError(field=f, message=m) for f, m in fields.items()])
+
+
 def invalid(field: str, message: str) -> ApiError:
     """A 422 naming one failing field."""
     return invalid_fields([FieldError(field=field, message=message)])

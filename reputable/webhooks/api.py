@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from reputable.dashboard.paging import api_position, keyset_page
-from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, invalid_fields
+from reputable.lib.api import ApiError, ErrorOut, FieldError, invalid, refused
 from reputable.lib.text import Line
 from reputable.shops.access import shop_of, webhook_delivery_of, webhook_endpoint_of
 from reputable.webhooks import actions
@@ -123,7 +123,7 @@ def delivery_out(delivery: Delivery) -> dict[str, Any]:
 
 
 def _refused(error: actions.Refused) -> ApiError:
-    return invalid_fields([FieldError(field=f, message=m) for f, m in error.fields.items()])
+    return refused(error.fields)
 
 
 @router.post(
